@@ -1,0 +1,50 @@
+"""Steps that must see the whole run before deciding anything (global dedup).
+
+A run is split at each global step into stages. The documents that reach a global step are written to a
+stage dataset; `resolve` then reads that stage (every shard, from every worker) and stores its decisions in
+`work_dir`; the next stage reads the stage dataset back in shard order and calls `apply` on each document,
+which keeps it (True) or drops it with a reason, exactly like a DocumentStep. Shards and rows are visited in a
+fixed order, so decisions never depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+from datatrove.data import Document
+
+from corpus.step import DocumentStep
+
+
+class GlobalStep:
+    """Base for global steps. Subclasses set `name` (= their module name in corpus/processors/)."""
+
+    name = "global"
+
+    def resolve(self, shards: list[str], work_dir: str, workers: int) -> dict:
+        """Read every stage shard (paths in their fixed order) and write decisions under work_dir.
+        Returns counters for the step statistics (for example clusters found)."""
+        raise NotImplementedError
+
+    def load(self, work_dir: str) -> None:
+        """Load the decisions written by resolve (called once per task, in the worker)."""
+        raise NotImplementedError
+
+    def apply(self, doc: Document) -> bool | str | None:
+        """Decide one document. doc.metadata['_shard'] is its shard's index in the list given to resolve,
+        doc.metadata['_row'] its row within that shard. May annotate the document (cluster ids)."""
+        raise NotImplementedError
+
+
+class ApplyGlobal(DocumentStep):
+    """The stage-(k+1) side of a global step: loads its decisions lazily and applies them per document."""
+
+    def __init__(self, step: GlobalStep, work_dir: str) -> None:
+        super().__init__()
+        self.step, self.work_dir = step, work_dir
+        self.name = step.name
+        self._loaded = False
+
+    def apply(self, doc: Document) -> bool | str | None:
+        if not self._loaded:
+            self.step.load(self.work_dir)
+            self._loaded = True
+        return self.step.apply(doc)

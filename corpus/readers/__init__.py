@@ -1,0 +1,303 @@
+"""Input: resolve a file, folder or glob to a sorted file list, and read each file as a stream of Documents.
+
+One reader step handles every format, chosen per file by its extension (or forced by `format`), so a folder
+that mixes HTML pages, books and chat logs is one input. Files are dealt to tasks round-robin by their
+sorted position: the set of tasks, and so the output, never depends on the number of workers.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import zstandard
+from datatrove.data import Document
+from datatrove.pipeline.base import PipelineStep
+
+from corpus.errors import InputError
+from corpus.readers.decode import charset_from_content_type, decode_text, looks_binary
+from corpus.readers.jsonl import read_jsonl, record_fields
+from corpus.readers.text import chunk_paragraphs, strip_gutenberg
+from corpus.readers.warc import read_warc
+from corpus.schema import SCHEMA, render_turns, row_to_doc
+
+FORMATS = ("auto", "jsonl", "parquet", "arrow", "text", "html", "warc")
+
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".warc": "warc",
+}
+_COMPRESSION = (".gz", ".zst", ".zstd")
+
+
+def detect_format(path: str) -> str | None:
+    name = path.lower()
+    for suffix in _COMPRESSION:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith(".warc"):
+        return "warc"
+    return _EXTENSIONS.get(os.path.splitext(name)[1])
+
+
+def list_input_files(input_path: str, fmt: str = "auto") -> tuple[str, list[str]]:
+    """Return (root, sorted relative file paths) for a file, a folder (recursively) or a glob."""
+    if any(ch in input_path for ch in "*?["):
+        matches = sorted(p for p in glob.glob(input_path, recursive=True) if os.path.isfile(p))
+        root = os.path.commonpath([os.path.dirname(p) for p in matches]) if matches else "."
+        files = [os.path.relpath(p, root) for p in matches]
+    elif os.path.isfile(input_path):
+        root, files = os.path.dirname(input_path) or ".", [os.path.basename(input_path)]
+    elif os.path.isdir(input_path):
+        root = input_path
+        files = sorted(
+            os.path.relpath(os.path.join(d, f), root)
+            for d, dirs, names in os.walk(input_path)
+            for f in names
+            if not f.startswith(".") and not any(part.startswith(".") for part in Path(d).relative_to(input_path).parts)
+        )
+    else:
+        raise InputError(f"input not found: {input_path}")
+    if fmt == "auto":
+        files = [f for f in files if detect_format(f)]
+    if not files:
+        raise InputError(f"no readable input files under {input_path} (format {fmt}; known: {', '.join(sorted(set(_EXTENSIONS)))})")
+    return root, files
+
+
+def _open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
+    name = path.lower()
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw)
+    if name.endswith((".zst", ".zstd")):
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
+    return raw
+
+
+class InputReader(PipelineStep):
+    """Reads the task's share of the input files and yields raw Documents (HTML pages still as HTML)."""
+
+    name = "read"
+    type = "corpus"
+
+    def __init__(
+        self,
+        root: str,
+        files: list[str],
+        format: str = "auto",
+        text_key: str | None = None,
+        chunk_chars: int = 0,
+        strip_gutenberg_boilerplate: bool = True,
+        max_document_bytes: int = 64 * 2**20,
+        progress_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.root, self.files, self.format = root, files, format
+        self.text_key = text_key
+        self.chunk_chars = chunk_chars
+        self.strip_gutenberg = strip_gutenberg_boilerplate
+        self.max_document_bytes = max_document_bytes
+        self.progress_dir = progress_dir
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def count(self, reason: str) -> None:
+        self.stat_update(reason)
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        mine = self.files[rank::world_size]
+        total_bytes = sum(os.path.getsize(os.path.join(self.root, f)) for f in mine)
+        progress = _Progress(self.progress_dir, rank, total_bytes)
+        done_bytes = 0
+        for rel in mine:
+            path = os.path.join(self.root, rel)
+            fmt = self.format if self.format != "auto" else detect_format(rel)
+            with open(path, "rb") as raw:
+                try:
+                    for doc in self._read_file(raw, rel, fmt):
+                        self.stat_update("documents")
+                        progress.update(1, done_bytes + raw.tell())
+                        yield doc
+                except (EOFError, zlib.error, zstandard.ZstdError, gzip.BadGzipFile) as err:
+                    self.count("truncated_or_corrupt_compressed_file")
+                    _warn(f"{rel}: stopped reading, {type(err).__name__}: {err}")
+                except (pa.ArrowInvalid, OSError) as err:
+                    self.count("unreadable_file")
+                    _warn(f"{rel}: {type(err).__name__}: {err}")
+                except Exception as err:  # warcio raises its own ArchiveLoadFailed on broken archives
+                    if type(err).__name__ != "ArchiveLoadFailed":
+                        raise
+                    self.count("truncated_or_corrupt_compressed_file")
+                    _warn(f"{rel}: {err}")
+            done_bytes += os.path.getsize(path)
+            self.stat_update("files")
+        progress.update(0, done_bytes, done=True)
+
+    # one generator per format; each yields finished Documents and counts what it skips
+    def _read_file(self, raw: IO[bytes], rel: str, fmt: str) -> Iterator[Document]:
+        if fmt == "jsonl":
+            yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
+        elif fmt == "parquet":
+            yield from self._read_table(pq.ParquetFile(raw).iter_batches(batch_size=1024), rel)
+        elif fmt == "arrow":
+            yield from self._read_table(_arrow_batches(raw), rel)
+        elif fmt == "warc":
+            for record_id, url, payload, content_type in read_warc(_open_decompressed(raw, rel), self.count):
+                doc_id = f"{rel}#{record_id.strip('<>').removeprefix('urn:uuid:')}"
+                doc = self._html_document(payload, doc_id, rel, charset_from_content_type(content_type))
+                if doc:
+                    doc.metadata["url"] = url
+                    yield doc
+        elif fmt == "html":
+            doc = self._html_document(self._whole(raw, rel), rel, rel, None)
+            if doc:
+                yield doc
+        else:
+            yield from self._read_text(self._whole(raw, rel), rel)
+
+    def _whole(self, raw: IO[bytes], rel: str) -> bytes:
+        return _open_decompressed(raw, rel).read(self.max_document_bytes + 1)
+
+    def _check_bytes(self, payload: bytes) -> str | None:
+        if not payload.strip():
+            return "empty_document"
+        if len(payload) > self.max_document_bytes:
+            return "document_too_large"
+        if looks_binary(payload):
+            return "binary_content"
+        return None
+
+    def _html_document(self, payload: bytes, doc_id: str, rel: str, charset: str | None) -> Document | None:
+        if reason := self._check_bytes(payload):
+            self.count(reason)
+            return None
+        html, clean = decode_text(payload, charset, sniff_html=True)
+        if not clean:
+            self.count("invalid_encoding")
+        return Document(text=html, id=doc_id, metadata={"source": rel, "content_type": "html"})
+
+    def _read_text(self, payload: bytes, rel: str) -> Iterator[Document]:
+        if reason := self._check_bytes(payload):
+            self.count(reason)
+            return
+        text, clean = decode_text(payload)
+        if not clean:
+            self.count("invalid_encoding")
+        meta: dict[str, str] = {}
+        if self.strip_gutenberg:
+            text, meta = strip_gutenberg(text)
+        meta.setdefault("title", Path(rel).stem)
+        chunks = chunk_paragraphs(text, self.chunk_chars)
+        for i, chunk in enumerate(chunks):
+            doc_id = rel if len(chunks) == 1 else f"{rel}#{i}"
+            extra = {"chunk": i} if len(chunks) > 1 else {}
+            yield Document(text=chunk, id=doc_id, metadata={"source": rel, "content_type": "text", **meta, **extra})
+
+    def _read_jsonl(self, stream: IO[bytes], rel: str) -> Iterator[Document]:
+        for n, record in enumerate(read_jsonl(stream, self.count)):
+            doc = self._record_document(record, f"{rel}#{n}", rel)
+            if doc:
+                yield doc
+
+    def _record_document(self, record: dict, default_id: str, rel: str) -> Document | None:
+        if self.text_key:
+            text, turns = (record.get(self.text_key) if isinstance(record.get(self.text_key), str) else None), None
+        else:
+            text, turns = record_fields(record)
+        if turns is None and text is None:
+            self.count("record_without_text")
+            return None
+        meta = {
+            k: v
+            for k, v in record.items()
+            if k not in ("id", "text", "content", "body", "messages", "conversations", "turns", "conversation")
+        }
+        meta.setdefault("source", rel)
+        if turns is not None:
+            text = render_turns(turns)
+            meta["turns"], meta["content_type"] = turns, "chat"
+        else:
+            meta.setdefault("content_type", "text")
+        if not text.strip():
+            self.count("empty_document")
+            return None
+        doc_id = str(record["id"]) if record.get("id") not in (None, "") else default_id
+        return Document(text=text, id=doc_id, metadata=meta)
+
+    def _read_table(self, batches, rel: str) -> Iterator[Document]:
+        offset = 0
+        for batch in batches:
+            native = set(SCHEMA.names) <= set(batch.schema.names)
+            for i, row in enumerate(batch.to_pylist()):
+                if native:  # a dataset written by corpus: round-trip it exactly
+                    if not row.get("text"):
+                        self.count("empty_document")
+                        continue
+                    doc = row_to_doc(row)
+                    doc.metadata.setdefault("content_type", "chat" if row.get("turns") else "text")
+                    yield doc
+                else:
+                    doc = self._record_document(row, f"{rel}#{offset + i}", rel)
+                    if doc:
+                        yield doc
+            offset += batch.num_rows
+
+
+def _arrow_batches(raw: IO[bytes]):
+    try:
+        reader = ipc.open_file(raw)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+    except pa.ArrowInvalid:
+        raw.seek(0)
+        yield from ipc.open_stream(raw)
+
+
+def _warn(message: str) -> None:
+    from datatrove.utils.logging import logger
+
+    logger.warning(message)
+
+
+class _Progress:
+    """Each task writes its progress to a small JSON file at most every 2 s; the driver sums them."""
+
+    def __init__(self, folder: str | None, rank: int, total_bytes: int) -> None:
+        self.path = os.path.join(folder, f"{rank:05d}.json") if folder else None
+        self.total_bytes, self.docs, self.last = total_bytes, 0, 0.0
+
+    def update(self, docs: int, done_bytes: int, done: bool = False) -> None:
+        self.docs += docs
+        now = time.monotonic()
+        if not self.path or (not done and now - self.last < 2.0):
+            return
+        self.last = now
+        import orjson
+
+        tmp = self.path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(orjson.dumps({"docs": self.docs, "bytes": done_bytes, "total_bytes": self.total_bytes, "done": done}))
+        os.replace(tmp, self.path)

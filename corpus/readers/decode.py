@@ -1,0 +1,65 @@
+"""Bytes to text: charset detection for web pages and a binary-garbage check shared by the readers."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-:.]+)""", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def looks_binary(raw: bytes) -> bool:
+    """True for data that is not text in any encoding: NUL bytes or many C0 control bytes in the head."""
+    head = raw[:8192]
+    if not head:
+        return False
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls / len(head) > 0.05
+
+
+def _codec(name: str | bytes | None) -> str | None:
+    if not name:
+        return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
+    try:
+        codec = codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    # browsers treat latin-1 labels as windows-1252 (WHATWG encoding standard)
+    return "cp1252" if codec in ("latin_1", "iso8859-1", "ascii") else codec
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = re.search(r"charset\s*=\s*([^\s;]+)", content_type, re.I)
+    return _codec(match.group(1)) if match else None
+
+
+def decode_text(raw: bytes, declared: str | None = None, sniff_html: bool = False) -> tuple[str, bool]:
+    """Decode bytes using, in order: a BOM, the declared charset (HTTP header), the HTML meta / XML
+    declaration, UTF-8, then windows-1252. Returns (text, clean) where clean is False when bytes had to be
+    replaced, so the caller can count the document under `invalid_encoding`."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(codec, errors="replace"), True
+    candidates: list[str] = []
+    if declared:
+        candidates.append(declared)
+    if sniff_html:
+        head = raw[:4096]
+        match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+        if match and (codec := _codec(match.group(1))):
+            candidates.append(codec)
+    candidates += ["utf-8", "cp1252"]
+    for codec in dict.fromkeys(candidates):
+        try:
+            return raw.decode(codec), True
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return raw.decode("utf-8", errors="replace"), False
