@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusError as err:
         print(f"corpus: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `corpus inspect | head`
+        return 0
     except KeyboardInterrupt:
         print("corpus: interrupted", file=sys.stderr)
         return 130

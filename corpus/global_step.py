@@ -19,8 +19,9 @@ class GlobalStep:
 
     name = "global"
 
-    def resolve(self, shards: list[str], work_dir: str, workers: int) -> dict:
+    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
         """Read every stage shard (paths in their fixed order) and write decisions under work_dir.
+        Audit data meant for users goes under output_dir (the run's output, e.g. output_dir/duplicates/).
         Returns counters for the step statistics (for example clusters found)."""
         raise NotImplementedError
 
@@ -38,9 +39,9 @@ class ApplyGlobal(DocumentStep):
     """The stage-(k+1) side of a global step: loads its decisions lazily and applies them per document."""
 
     def __init__(self, step: GlobalStep, work_dir: str) -> None:
+        self.name = step.name  # before super().__init__, which names the step's statistics
         super().__init__()
         self.step, self.work_dir = step, work_dir
-        self.name = step.name
         self._loaded = False
 
     def apply(self, doc: Document) -> bool | str | None:

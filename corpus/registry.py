@@ -29,7 +29,7 @@ def step_class(name: str) -> type:
 
 def step_options(cls: type) -> dict[str, inspect.Parameter]:
     params = inspect.signature(cls.__init__).parameters
-    return {k: p for k, p in params.items() if k != "self" and p.kind is p.KEYWORD_OR_POSITIONAL}
+    return {k: p for k, p in params.items() if k != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

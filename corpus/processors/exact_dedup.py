@@ -1,0 +1,92 @@
+"""Global exact deduplication on a normalized content hash, across every shard and worker of the run."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from multiprocessing import get_context
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+from datatrove.data import Document
+
+from corpus.global_step import GlobalStep
+
+_SPACE = re.compile(r"\s+")
+
+
+def content_hash(text: str, normalize: bool = True) -> int:
+    """64-bit hash of the text; normalized means NFKC, case-folded and whitespace-collapsed, so copies that
+    differ only in spacing or case count as the same document."""
+    if normalize:
+        text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
+
+
+def _texts(path: str):
+    if path.endswith(".parquet"):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=["id", "text"]):
+            yield from zip(batch.column("id").to_pylist(), batch.column("text").to_pylist())
+    else:
+        with pa.ipc.open_file(path) as reader:
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                yield from zip(batch.column("id").to_pylist(), batch.column("text").to_pylist())
+
+
+def _hash_shard(args: tuple[str, bool]) -> tuple[np.ndarray, list[str]]:
+    path, normalize = args
+    ids, hashes = [], []
+    for doc_id, text in _texts(path):
+        ids.append(doc_id)
+        hashes.append(content_hash(text, normalize))
+    return np.array(hashes, dtype=np.uint64), ids
+
+
+class ExactDedup(GlobalStep):
+    """Drop every document whose normalized text hash was seen earlier in the run (first copy in shard order
+    is kept); each dropped copy records `duplicate_of`, the id of the kept one."""
+
+    name = "exact_dedup"
+
+    def __init__(self, normalize: bool = True) -> None:
+        self.normalize = normalize
+        self._drops: dict[tuple[int, int], str] = {}
+
+    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+        first: dict[int, str] = {}
+        drop_shard, drop_row, drop_of = [], [], []
+        jobs = [(path, self.normalize) for path in shards]
+        # hashing runs in parallel; the merge walks shards in their fixed order, so "first" is stable
+        with get_context("fork").Pool(max(1, min(workers, len(jobs) or 1))) as pool:
+            for shard_index, (hashes, ids) in enumerate(pool.imap(_hash_shard, jobs)):
+                for row, (h, doc_id) in enumerate(zip(hashes.tolist(), ids)):
+                    if h in first:
+                        drop_shard.append(shard_index)
+                        drop_row.append(row)
+                        drop_of.append(first[h])
+                    else:
+                        first[h] = doc_id
+        table = pa.table({"shard": pa.array(drop_shard, pa.int32()), "row": pa.array(drop_row, pa.int64()),
+                          "duplicate_of": pa.array(drop_of, pa.string())})
+        tmp = os.path.join(work_dir, ".drops.parquet.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, os.path.join(work_dir, "drops.parquet"))
+        return {"unique_hashes": len(first), "exact_duplicates": len(drop_of)}
+
+    def load(self, work_dir: str) -> None:
+        table = pq.read_table(os.path.join(work_dir, "drops.parquet"))
+        self._drops = {
+            (s, r): d
+            for s, r, d in zip(table["shard"].to_pylist(), table["row"].to_pylist(), table["duplicate_of"].to_pylist())
+        }
+
+    def apply(self, doc: Document) -> bool | str | None:
+        kept = self._drops.get((doc.metadata["_shard"], doc.metadata["_row"]))
+        if kept is None:
+            return True
+        doc.metadata["duplicate_of"] = kept
+        return "exact_duplicate"
