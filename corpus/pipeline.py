@@ -40,8 +40,22 @@ from corpus.writer import EXTENSIONS, ShardWriter
 __all__ = ["load_recipe", "run_recipe", "Recipe"]
 
 MAX_DEFAULT_TASKS = 64
-VERSIONED = ("datatrove", "pyarrow", "polars", "selectolax", "beautifulsoup4", "ftfy", "nltk", "nlpaug",
-             "datasketch", "tokenizers", "transformers", "torch", "py3langid", "warcio")
+VERSIONED = (
+    "datatrove",
+    "pyarrow",
+    "polars",
+    "selectolax",
+    "beautifulsoup4",
+    "ftfy",
+    "nltk",
+    "nlpaug",
+    "datasketch",
+    "tokenizers",
+    "transformers",
+    "torch",
+    "py3langid",
+    "warcio",
+)
 
 
 @dataclass
@@ -101,7 +115,9 @@ def list_shards(folder: str) -> list[str]:
     if not os.path.isdir(folder):
         return []
     exts = tuple("." + e for e in EXTENSIONS.values())
-    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(exts) and not f.startswith("."))
+    return sorted(
+        os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(exts) and not f.startswith(".")
+    )
 
 
 # --- checks before anything is written -------------------------------------------------------------------
@@ -116,12 +132,16 @@ def _check_output(output_dir: str, fingerprint: str, overwrite: bool) -> None:
         if overwrite:
             shutil.rmtree(out)
         elif not run_file.is_file():
-            raise OutputError(f"output {output_dir} is not empty and holds no corpus run; use another --output or --overwrite")
+            raise OutputError(
+                f"output {output_dir} is not empty and holds no corpus run; use another --output or --overwrite"
+            )
         elif json.loads(run_file.read_text()).get("fingerprint") != fingerprint:
             raise OutputError(
                 f"output {output_dir} holds a run of another recipe or input; use another --output or --overwrite"
             )
     parent = out if out.is_dir() else next(p for p in [out, *out.parents] if p.exists())
+    if not parent.is_dir():
+        raise OutputError(f"output {output_dir} cannot be created: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"output {output_dir} is not writable")
 
@@ -140,7 +160,11 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: str, executo
         from datatrove.executor import LocalPipelineExecutor
 
         LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=max(1, min(workers, tasks)), logging_dir=logging_dir, start_method="fork"
+            pipeline,
+            tasks=tasks,
+            workers=max(1, min(workers, tasks)),
+            logging_dir=logging_dir,
+            start_method="fork",
         ).run()
     elif executor == "ray":
         import ray
@@ -148,13 +172,19 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: str, executo
 
         if not ray.is_initialized():
             # RAY_ADDRESS joins an existing cluster; otherwise a local instance on loopback
-            address = os.environ.get("RAY_ADDRESS")
+            address = os.environ.get("RAY_ADDRESS") or None
+            if not address:
+                os.environ.pop("RAY_ADDRESS", None)  # ray reads it too and refuses an empty one
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if not address:
                 kwargs.update(num_cpus=max(1, workers), _node_ip_address="127.0.0.1")
             ray.init(address=address, **kwargs)
         RayPipelineExecutor(
-            pipeline, tasks=tasks, workers=max(1, min(workers, tasks)), logging_dir=logging_dir, mem_per_cpu_gb=1
+            pipeline,
+            tasks=tasks,
+            workers=max(1, min(workers, tasks)),
+            logging_dir=logging_dir,
+            mem_per_cpu_gb=1,
         ).run()
     else:
         raise RecipeError(f"executor must be local or ray, got {executor!r}")
@@ -213,8 +243,16 @@ def _build_steps(stage: Stage, out: str, recipe: Recipe, work: str) -> list:
     return steps
 
 
-def _run_stage(stage: Stage, recipe: Recipe, root: str, files: list[str], out: str, workers: int,
-               executor: str, progress: bool) -> None:
+def _run_stage(
+    stage: Stage,
+    recipe: Recipe,
+    root: str,
+    files: list[str],
+    out: str,
+    workers: int,
+    executor: str,
+    progress: bool,
+) -> None:
     work = os.path.join(out, ".corpus")
     last = stage.ends_with_global is None
     target = os.path.join(out, "data") if last else os.path.join(work, f"stage-{stage.index}")
@@ -277,7 +315,9 @@ def run_recipe(
     started = time.monotonic()
     work = os.path.join(output_dir, ".corpus")
     os.makedirs(work, exist_ok=True)
-    _write_json_atomic(os.path.join(work, "run.json"), {"fingerprint": fingerprint, "recipe": recipe.to_dict()})
+    _write_json_atomic(
+        os.path.join(work, "run.json"), {"fingerprint": fingerprint, "recipe": recipe.to_dict()}
+    )
     for stage in stages:
         _run_stage(stage, recipe, root, files, output_dir, workers, executor, progress)
 
@@ -289,7 +329,9 @@ def run_recipe(
     stats["elapsed_s"] = round(time.monotonic() - started, 3)
     stats["workers"], stats["executor"] = workers, executor
     _write_json_atomic(os.path.join(output_dir, "stats.json"), stats)
-    _write_json_atomic(os.path.join(output_dir, "manifest.json"), build_manifest(output_dir, recipe, root, files))
+    _write_json_atomic(
+        os.path.join(output_dir, "manifest.json"), build_manifest(output_dir, recipe, root, files)
+    )
     if report:
         _build_report(output_dir)
     return stats
@@ -420,8 +462,14 @@ def _versions() -> dict[str, str]:
 def build_manifest(output_dir: str, recipe: Recipe, root: str, files: list[str]) -> dict[str, Any]:
     shards = []
     for path in list_shards(os.path.join(output_dir, "data")):
-        shards.append({"path": os.path.relpath(path, output_dir), "rows": _rows(path),
-                       "bytes": os.path.getsize(path), "sha256": _sha256(path)})
+        shards.append(
+            {
+                "path": os.path.relpath(path, output_dir),
+                "rows": _rows(path),
+                "bytes": os.path.getsize(path),
+                "sha256": _sha256(path),
+            }
+        )
     rejected: dict[str, int] = {}
     rejected_dir = os.path.join(output_dir, "rejected")
     for reason in sorted(os.listdir(rejected_dir)) if os.path.isdir(rejected_dir) else []:
@@ -433,8 +481,11 @@ def build_manifest(output_dir: str, recipe: Recipe, root: str, files: list[str])
         "shards": shards,
         "rejected": rejected,
         "schema": ["id", "text", "source", "url", "metadata", "turns"],
-        "input": {"root": os.path.abspath(root), "files": len(files),
-                  "bytes": sum(os.path.getsize(os.path.join(root, f)) for f in files)},
+        "input": {
+            "root": os.path.abspath(root),
+            "files": len(files),
+            "bytes": sum(os.path.getsize(os.path.join(root, f)) for f in files),
+        },
         "recipe": recipe.to_dict(),
         "versions": _versions(),
     }

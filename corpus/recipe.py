@@ -71,7 +71,9 @@ def _read_yaml(source: str | Path) -> dict[str, Any]:
 
 def _parse_steps(raw: Any) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(raw, list) or not raw:
-        raise RecipeError("recipe 'steps' must be a non-empty list, e.g. [{html_extract: {}}, {normalize: {}}]")
+        raise RecipeError(
+            "recipe 'steps' must be a non-empty list, e.g. [{html_extract: {}}, {normalize: {}}]"
+        )
     steps = []
     for item in raw:
         if isinstance(item, str):
@@ -80,7 +82,9 @@ def _parse_steps(raw: Any) -> list[tuple[str, dict[str, Any]]]:
             name, opts = next(iter(item.items()))
             opts = opts or {}
         else:
-            raise RecipeError(f"each step must be a step name or a one-key mapping {{name: {{options}}}}, got {item!r}")
+            raise RecipeError(
+                f"each step must be a step name or a one-key mapping {{name: {{options}}}}, got {item!r}"
+            )
         if not isinstance(opts, dict):
             raise RecipeError(f"step {name!r}: options must be a mapping, got {opts!r}")
         steps.append((str(name), dict(opts)))
@@ -94,7 +98,9 @@ def load_recipe(source: str | Path | dict[str, Any] | Recipe) -> Recipe:
     data = copy.deepcopy(source) if isinstance(source, dict) else _read_yaml(source)
     unknown = set(data) - set(TOP_LEVEL)
     if unknown:
-        raise RecipeError(f"unknown recipe key(s) {', '.join(sorted(unknown))}; allowed keys: {', '.join(TOP_LEVEL)}")
+        raise RecipeError(
+            f"unknown recipe key(s) {', '.join(sorted(unknown))}; allowed keys: {', '.join(TOP_LEVEL)}"
+        )
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise RecipeError(f"recipe 'seed' must be an integer, got {seed!r}")
@@ -113,9 +119,13 @@ def load_recipe(source: str | Path | dict[str, Any] | Recipe) -> Recipe:
     output = dict(OUTPUT_DEFAULTS)
     for key, value in (data.get("output") or {}).items():
         if key not in OUTPUT_DEFAULTS:
-            raise RecipeError(f"output: unknown option {key!r}; allowed options: {', '.join(OUTPUT_DEFAULTS)}")
+            raise RecipeError(
+                f"output: unknown option {key!r}; allowed options: {', '.join(OUTPUT_DEFAULTS)}"
+            )
         if type(value) is not type(OUTPUT_DEFAULTS[key]):
-            raise RecipeError(f"output: option {key!r} should be {type(OUTPUT_DEFAULTS[key]).__name__}, got {value!r}")
+            raise RecipeError(
+                f"output: option {key!r} should be {type(OUTPUT_DEFAULTS[key]).__name__}, got {value!r}"
+            )
         output[key] = value
     if output["format"] not in ("parquet", "arrow"):
         raise RecipeError(f"output: format must be parquet or arrow, got {output['format']!r}")

@@ -14,7 +14,9 @@ from corpus.errors import RecipeError
 
 
 def step_names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(corpus.processors.__path__) if not m.name.startswith("_"))
+    return sorted(
+        m.name for m in pkgutil.iter_modules(corpus.processors.__path__) if not m.name.startswith("_")
+    )
 
 
 def step_class(name: str) -> type:
@@ -29,7 +31,9 @@ def step_class(name: str) -> type:
 
 def step_options(cls: type) -> dict[str, inspect.Parameter]:
     params = inspect.signature(cls.__init__).parameters
-    return {k: p for k, p in params.items() if k != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {
+        k: p for k, p in params.items() if k != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:
@@ -37,7 +41,9 @@ def _type_ok(value: Any, annotation: Any) -> bool:
         return True
     if isinstance(annotation, str):  # postponed annotations: judge by the spelled name
         names = {"int": int, "float": (int, float), "bool": bool, "str": str, "list": list, "dict": dict}
-        allowed = [names[t.strip().split("[")[0]] for t in annotation.split("|") if t.strip().split("[")[0] in names]
+        allowed = [
+            names[t.strip().split("[")[0]] for t in annotation.split("|") if t.strip().split("[")[0] in names
+        ]
         if "None" in annotation and value is None:
             return True
         if not allowed:
@@ -64,9 +70,13 @@ def check_options(name: str, options: dict[str, Any], internal: tuple[str, ...] 
     allowed = {k: p for k, p in step_options(cls).items() if k not in internal}
     for key, value in options.items():
         if key not in allowed:
-            raise RecipeError(f"step {name!r}: unknown option {key!r}; allowed options: {', '.join(allowed) or '(none)'}")
+            raise RecipeError(
+                f"step {name!r}: unknown option {key!r}; allowed options: {', '.join(allowed) or '(none)'}"
+            )
         if not _type_ok(value, allowed[key].annotation):
-            raise RecipeError(f"step {name!r}: option {key!r} should be {allowed[key].annotation}, got {value!r}")
+            raise RecipeError(
+                f"step {name!r}: option {key!r} should be {allowed[key].annotation}, got {value!r}"
+            )
     missing = [k for k, p in allowed.items() if p.default is inspect.Parameter.empty and k not in options]
     if missing:
         raise RecipeError(f"step {name!r}: missing required option(s): {', '.join(missing)}")

@@ -33,19 +33,30 @@ def summary(dataset: str, stats: dict[str, Any] | None = None) -> str:
     manifest = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
     reader = stats.get("reader", {})
     lines = [f"dataset {dataset}"]
-    lines.append(f"  read      {reader.get('documents', 0):>9,} documents from {reader.get('files', 0):,} files")
+    lines.append(
+        f"  read      {reader.get('documents', 0):>9,} documents from {reader.get('files', 0):,} files"
+    )
     bad = {k: v for k, v in reader.items() if k not in ("documents", "files")}
     for key, value in sorted(bad.items(), key=lambda kv: -kv[1]):
         lines.append(f"            {value:>9,} {key}")
     for step in stats.get("steps", []):
         dropped = sum(step.get("dropped", {}).values())
-        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(step.get("dropped", {}).items(), key=lambda kv: -kv[1]))
-        lines.append(f"  {step['name']:<18} kept {step.get('kept', 0):>7,} dropped {dropped:>6,}" + (f"  ({detail})" if detail else ""))
+        detail = ", ".join(
+            f"{k} {v:,}" for k, v in sorted(step.get("dropped", {}).items(), key=lambda kv: -kv[1])
+        )
+        lines.append(
+            f"  {step['name']:<18} kept {step.get('kept', 0):>7,} dropped {dropped:>6,}"
+            + (f"  ({detail})" if detail else "")
+        )
     if manifest:
-        lines.append(f"  wrote     {manifest['documents']:>9,} documents, {manifest['bytes'] / 2**20:.2f} MiB "
-                     f"in {len(manifest['shards'])} {manifest['format']} shard(s) to {os.path.join(dataset, 'data')}")
+        lines.append(
+            f"  wrote     {manifest['documents']:>9,} documents, {manifest['bytes'] / 2**20:.2f} MiB "
+            f"in {len(manifest['shards'])} {manifest['format']} shard(s) to {os.path.join(dataset, 'data')}"
+        )
         if manifest.get("rejected"):
-            lines.append(f"  rejected  {sum(manifest['rejected'].values()):>9,} documents in {os.path.join(dataset, 'rejected')}")
+            lines.append(
+                f"  rejected  {sum(manifest['rejected'].values()):>9,} documents in {os.path.join(dataset, 'rejected')}"
+            )
     if os.path.exists(os.path.join(dataset, "report", "index.html")):
         lines.append(f"  report    {os.path.join(dataset, 'report', 'index.html')}")
     return "\n".join(lines)
@@ -63,11 +74,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no Parquet or Arrow shards in {args.dataset}")
     parquet = shards[0].endswith(".parquet")
     frame = pl.scan_parquet(shards) if parquet else pl.scan_ipc(shards)
-    counts = frame.select(pl.len().alias("documents"), pl.col("text").str.len_bytes().sum().alias("text_bytes")).collect()
+    counts = frame.select(
+        pl.len().alias("documents"), pl.col("text").str.len_bytes().sum().alias("text_bytes")
+    ).collect()
     sample = frame.head(args.rows).collect()
     schema = {name: str(dtype) for name, dtype in frame.collect_schema().items()}
-    info = {"dataset": args.dataset, "shards": len(shards), "documents": counts["documents"][0],
-            "text_bytes": counts["text_bytes"][0], "schema": schema, "sample": sample.to_dicts()}
+    info = {
+        "dataset": args.dataset,
+        "shards": len(shards),
+        "documents": counts["documents"][0],
+        "text_bytes": counts["text_bytes"][0],
+        "schema": schema,
+        "sample": sample.to_dicts(),
+    }
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0

@@ -17,8 +17,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", "-i", required=True, help="input file, folder or glob")
     p.add_argument("--output", "-o", required=True, help="output dataset directory")
     p.add_argument("--workers", "-w", type=int, default=1, help="parallel worker processes (default 1)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="local processes, or Ray (RAY_ADDRESS joins a cluster; otherwise a local instance)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes, or Ray (RAY_ADDRESS joins a cluster; otherwise a local instance)",
+    )
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     p.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
     p.add_argument("--overwrite", action="store_true", help="delete an existing output directory first")
@@ -39,8 +43,16 @@ def run(args: argparse.Namespace) -> int:
             if "seed" in opts:
                 opts["seed"] = args.seed
         recipe = load_recipe(data)
-    stats = run_recipe(recipe, args.input, args.output, workers=args.workers, executor=args.executor,
-                       report=not args.no_report, progress=not args.quiet, overwrite=args.overwrite)
+    stats = run_recipe(
+        recipe,
+        args.input,
+        args.output,
+        workers=args.workers,
+        executor=args.executor,
+        report=not args.no_report,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
     if not args.quiet:
         print(summary(args.output, stats), file=sys.stdout)
     return 0

@@ -70,8 +70,13 @@ class ExactDedup(GlobalStep):
                         drop_of.append(first[h])
                     else:
                         first[h] = doc_id
-        table = pa.table({"shard": pa.array(drop_shard, pa.int32()), "row": pa.array(drop_row, pa.int64()),
-                          "duplicate_of": pa.array(drop_of, pa.string())})
+        table = pa.table(
+            {
+                "shard": pa.array(drop_shard, pa.int32()),
+                "row": pa.array(drop_row, pa.int64()),
+                "duplicate_of": pa.array(drop_of, pa.string()),
+            }
+        )
         tmp = os.path.join(work_dir, ".drops.parquet.tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, os.path.join(work_dir, "drops.parquet"))
@@ -81,7 +86,9 @@ class ExactDedup(GlobalStep):
         table = pq.read_table(os.path.join(work_dir, "drops.parquet"))
         self._drops = {
             (s, r): d
-            for s, r, d in zip(table["shard"].to_pylist(), table["row"].to_pylist(), table["duplicate_of"].to_pylist())
+            for s, r, d in zip(
+                table["shard"].to_pylist(), table["row"].to_pylist(), table["duplicate_of"].to_pylist()
+            )
         }
 
     def apply(self, doc: Document) -> bool | str | None:

@@ -76,14 +76,17 @@ def list_input_files(input_path: str, fmt: str = "auto") -> tuple[str, list[str]
             os.path.relpath(os.path.join(d, f), root)
             for d, dirs, names in os.walk(input_path)
             for f in names
-            if not f.startswith(".") and not any(part.startswith(".") for part in Path(d).relative_to(input_path).parts)
+            if not f.startswith(".")
+            and not any(part.startswith(".") for part in Path(d).relative_to(input_path).parts)
         )
     else:
         raise InputError(f"input not found: {input_path}")
     if fmt == "auto":
         files = [f for f in files if detect_format(f)]
     if not files:
-        raise InputError(f"no readable input files under {input_path} (format {fmt}; known: {', '.join(sorted(set(_EXTENSIONS)))})")
+        raise InputError(
+            f"no readable input files under {input_path} (format {fmt}; known: {', '.join(sorted(set(_EXTENSIONS)))})"
+        )
     return root, files
 
 
@@ -214,17 +217,22 @@ class InputReader(PipelineStep):
         for i, chunk in enumerate(chunks):
             doc_id = rel if len(chunks) == 1 else f"{rel}#{i}"
             extra = {"chunk": i} if len(chunks) > 1 else {}
-            yield Document(text=chunk, id=doc_id, metadata={"source": rel, "content_type": "text", **meta, **extra})
+            yield Document(
+                text=chunk, id=doc_id, metadata={"source": rel, "content_type": "text", **meta, **extra}
+            )
 
     def _read_jsonl(self, stream: IO[bytes], rel: str) -> Iterator[Document]:
-        for n, record in enumerate(read_jsonl(stream, self.count)):
+        for n, record in read_jsonl(stream, self.count):
             doc = self._record_document(record, f"{rel}#{n}", rel)
             if doc:
                 yield doc
 
     def _record_document(self, record: dict, default_id: str, rel: str) -> Document | None:
         if self.text_key:
-            text, turns = (record.get(self.text_key) if isinstance(record.get(self.text_key), str) else None), None
+            text, turns = (
+                (record.get(self.text_key) if isinstance(record.get(self.text_key), str) else None),
+                None,
+            )
         else:
             text, turns = record_fields(record)
         if turns is None and text is None:
@@ -233,7 +241,8 @@ class InputReader(PipelineStep):
         meta = {
             k: v
             for k, v in record.items()
-            if k not in ("id", "text", "content", "body", "messages", "conversations", "turns", "conversation")
+            if k
+            not in ("id", "text", "content", "body", "messages", "conversations", "turns", "conversation")
         }
         meta.setdefault("source", rel)
         if turns is not None:
@@ -299,5 +308,9 @@ class _Progress:
 
         tmp = self.path + ".tmp"
         with open(tmp, "wb") as f:
-            f.write(orjson.dumps({"docs": self.docs, "bytes": done_bytes, "total_bytes": self.total_bytes, "done": done}))
+            f.write(
+                orjson.dumps(
+                    {"docs": self.docs, "bytes": done_bytes, "total_bytes": self.total_bytes, "done": done}
+                )
+            )
         os.replace(tmp, self.path)

@@ -9,7 +9,13 @@ import orjson
 
 TEXT_KEYS = ("text", "content", "body")
 TURN_KEYS = ("messages", "conversations", "turns", "conversation")
-ROLE_ALIASES = {"human": "user", "customer": "user", "gpt": "assistant", "bot": "assistant", "agent": "assistant"}
+ROLE_ALIASES = {
+    "human": "user",
+    "customer": "user",
+    "gpt": "assistant",
+    "bot": "assistant",
+    "agent": "assistant",
+}
 
 
 def normalize_turns(raw_turns: Any) -> list[dict[str, str]] | None:
@@ -29,9 +35,10 @@ def normalize_turns(raw_turns: Any) -> list[dict[str, str]] | None:
     return turns
 
 
-def read_jsonl(stream: IO[bytes], count: Callable[[str], None]) -> Iterator[dict[str, Any]]:
-    """Yield one record dict per valid line; broken lines are counted, never fatal."""
-    for line in stream:
+def read_jsonl(stream: IO[bytes], count: Callable[[str], None]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, record) per valid line; broken lines are counted, never fatal. Line numbers
+    make ids that stay the same when a broken line elsewhere is later repaired."""
+    for line_number, line in enumerate(stream):
         line = line.strip()
         if not line:
             continue
@@ -47,7 +54,7 @@ def read_jsonl(stream: IO[bytes], count: Callable[[str], None]) -> Iterator[dict
         if not isinstance(record, dict):
             count("json_not_an_object")
             continue
-        yield record
+        yield line_number, record
 
 
 def record_fields(record: dict[str, Any]) -> tuple[str | None, list[dict[str, str]] | None]:

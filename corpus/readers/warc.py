@@ -8,7 +8,9 @@ from typing import IO
 from warcio.archiveiterator import ArchiveIterator
 
 
-def read_warc(stream: IO[bytes], count: Callable[[str], None]) -> Iterator[tuple[str, str, bytes, str | None]]:
+def read_warc(
+    stream: IO[bytes], count: Callable[[str], None]
+) -> Iterator[tuple[str, str, bytes, str | None]]:
     """Yield (record_id, url, payload, content_type) for each HTTP response with a body."""
     for record in ArchiveIterator(stream):
         if record.rec_type != "response":

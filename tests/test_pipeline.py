@@ -1,0 +1,200 @@
+"""The run itself: determinism across worker counts, resume after SIGKILL, fail-fast misuse, outputs that
+pyarrow, polars and Hugging Face datasets read without corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.cli import main
+from corpus.errors import OutputError, RecipeError
+from corpus.pipeline import load_recipe, run_recipe
+
+DEDUP_ONLY = {"name": "t", "steps": [{"exact_dedup": {}}], "output": {"max_docs_per_shard": 150}}
+
+
+def make_jsonl_corpus(folder: Path, kjv: Path, files: int = 6, per_file: int = 300) -> None:
+    verses = kjv.read_text().splitlines()
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        with open(folder / f"part-{f:02d}.jsonl", "w") as out:
+            for i in range(per_file):
+                # every 7th record repeats an earlier verse: duplicates across files and workers
+                n = (f * per_file + i) if i % 7 else (i * 3) % 500
+                out.write(json.dumps({"id": f"{f}-{i}", "text": " ".join(verses[n : n + 3])}) + "\n")
+            out.write("{not json\n")
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((folder / "data").iterdir())}
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory, shared):
+    folder = tmp_path_factory.mktemp("in")
+    make_jsonl_corpus(folder, shared / "kjv.txt")
+    return folder
+
+
+def test_same_bytes_whatever_the_worker_count(corpus_dir, tmp_path):
+    one = run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "w1"), workers=1, report=False)
+    two = run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "w2"), workers=2, report=False)
+    assert digest(tmp_path / "w1") == digest(tmp_path / "w2")
+    without_time = [
+        [{k: v for k, v in step.items() if k != "time_s"} for step in r["steps"]] for r in (one, two)
+    ]
+    assert without_time[0] == without_time[1]
+    dedup = one["steps"][0]
+    assert dedup["seen"] == 1800 and dedup["kept"] + dedup["dropped"]["exact_duplicate"] == 1800
+    assert one["reader"]["bad_json_line"] == 6
+    manifest = json.loads((tmp_path / "w1" / "manifest.json").read_text())
+    assert manifest["documents"] == dedup["kept"] == one["documents_out"]
+    assert manifest["rejected"] == {"exact_duplicate": dedup["dropped"]["exact_duplicate"]}
+    for shard in manifest["shards"]:
+        path = tmp_path / "w1" / shard["path"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == shard["sha256"]
+        assert shard["rows"] <= 150
+    # no text appears twice among the kept documents
+    texts = [
+        t for s in manifest["shards"] for t in pq.read_table(tmp_path / "w1" / s["path"])["text"].to_pylist()
+    ]
+    assert len(texts) == len(set(texts))
+
+
+def test_readable_without_corpus(corpus_dir, tmp_path):
+    out = tmp_path / "o"
+    run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), report=False)
+    code = (
+        "import sys, polars as pl, pyarrow.dataset as ds, datasets\n"
+        f"files = sorted(__import__('glob').glob('{out}/data/*.parquet'))\n"
+        "a = ds.dataset(files).to_table().num_rows\n"
+        "b = pl.scan_parquet(files).select(pl.len()).collect().item()\n"
+        "c = datasets.load_dataset('parquet', data_files=files, split='train').num_rows\n"
+        "assert 'corpus' not in sys.modules\n"
+        "print(a, b, c)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
+    )
+    assert result.returncode == 0, result.stderr
+    a, b, c = result.stdout.split()
+    assert a == b == c == str(json.loads((out / "manifest.json").read_text())["documents"])
+
+
+def test_resume_after_sigkill_gives_the_uninterrupted_output(corpus_dir, tmp_path, shared):
+    big = tmp_path / "big"
+    make_jsonl_corpus(big, shared / "kjv.txt", files=12, per_file=1500)
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({**DEDUP_ONLY, "output": {"max_docs_per_shard": 400}}))
+    code = (
+        "import json, sys; from corpus.pipeline import run_recipe\n"
+        f"run_recipe(json.load(open('{recipe}')), '{big}', sys.argv[1], workers=2, report=False)\n"
+    )
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(killed)], start_new_session=True)
+    # kill once the first stage has written some shards but before the run finishes
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((killed / ".corpus").glob("stage-0/part-*")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "manifest.json").exists(), "the run finished before it could be killed"
+    # whatever made it to disk is whole: every visible shard opens; temporaries are hidden
+    for path in (killed / "data").glob("*.parquet") if (killed / "data").exists() else []:
+        pq.read_metadata(path)
+    run_recipe(json.loads(recipe.read_text()), str(big), str(killed), workers=2, report=False)
+    run_recipe(json.loads(recipe.read_text()), str(big), str(tmp_path / "clean"), workers=1, report=False)
+    assert digest(killed) == digest(tmp_path / "clean")
+    assert not list((killed / "data").glob(".*"))
+
+
+def test_misuse_fails_fast_before_writing(corpus_dir, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["prepare", "nope.yaml", "--input", str(corpus_dir), "--output", str(out)]) == 2
+    assert "recipe not found" in capsys.readouterr().err
+    good = tmp_path / "good.yaml"
+    good.write_text("steps: [exact_dedup]\n")
+    assert main(["prepare", str(good), "--input", str(tmp_path / "missing"), "--output", str(out)]) == 2
+    assert "input not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - exact_dedup: {normalise: true}\n")
+    assert main(["prepare", str(bad), "--input", str(corpus_dir), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown option 'normalise'" in err and "allowed options: normalize" in err
+    assert err.count("\n") == 1
+    bad.write_text("steps:\n  - extract_html: {}\n")
+    assert main(["prepare", str(bad), "--input", str(corpus_dir), "--output", str(out)]) == 2
+    assert "unknown step 'extract_html'; allowed steps:" in capsys.readouterr().err
+    bad.write_text("steps: [exact_dedup]\noutputs: {}\n")
+    assert main(["prepare", str(bad), "--input", str(corpus_dir), "--output", str(out)]) == 2
+    assert "unknown recipe key(s) outputs" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="is not a directory"):
+        run_recipe(DEDUP_ONLY, str(corpus_dir), str(blocker / "out"))
+    assert not out.exists()
+
+
+def test_output_guarded_against_other_runs(corpus_dir, tmp_path):
+    out = tmp_path / "o"
+    (out / "mine").mkdir(parents=True)
+    with pytest.raises(OutputError, match="not empty"):
+        run_recipe(DEDUP_ONLY, str(corpus_dir), str(out))
+    run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), overwrite=True, report=False)
+    other = {**DEDUP_ONLY, "steps": [{"exact_dedup": {"normalize": False}}]}
+    with pytest.raises(OutputError, match="another recipe"):
+        run_recipe(other, str(corpus_dir), str(out))
+
+
+def test_recipe_validation_messages():
+    with pytest.raises(RecipeError, match="should be"):
+        load_recipe({"steps": [{"exact_dedup": {"normalize": "yes"}}]})
+    with pytest.raises(RecipeError, match="output: unknown option 'shards'"):
+        load_recipe({"steps": ["exact_dedup"], "output": {"shards": 3}})
+    with pytest.raises(RecipeError, match="input: unknown option"):
+        load_recipe({"steps": ["exact_dedup"], "input": {"encoding": "x"}})
+    with pytest.raises(RecipeError, match="non-empty list"):
+        load_recipe({"steps": []})
+
+
+def test_arrow_output(corpus_dir, tmp_path):
+    import pyarrow.ipc as ipc
+
+    recipe = {**DEDUP_ONLY, "output": {"format": "arrow", "max_docs_per_shard": 1000}}
+    run_recipe(recipe, str(corpus_dir), str(tmp_path / "a"), report=False)
+    shards = sorted((tmp_path / "a" / "data").glob("*.arrow"))
+    assert shards
+    rows = sum(ipc.open_file(str(p)).read_all().num_rows for p in shards)
+    assert rows == json.loads((tmp_path / "a" / "manifest.json").read_text())["documents"]
+
+
+@pytest.mark.slow
+def test_ray_round_trip_matches_local(corpus_dir, tmp_path):
+    pytest.importorskip("ray")
+    run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "local"), workers=2, report=False)
+    code = (
+        "import ray; from corpus.pipeline import run_recipe\n"
+        f"run_recipe({DEDUP_ONLY!r}, '{corpus_dir}', '{tmp_path / 'ray'}', workers=2, executor='ray', report=False)\n"
+        "assert ray.is_initialized(); ray.shutdown()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a local instance on loopback
+    env["RAY_AUTH_MODE"] = "disabled"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert digest(tmp_path / "ray") == digest(tmp_path / "local")
+    assert json.loads((tmp_path / "ray" / "stats.json").read_text())["executor"] == "ray"

@@ -1,0 +1,191 @@
+"""Readers on real dumps and on the bad inputs the issue lists: counted, never fatal, nothing valid lost."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from corpus.errors import InputError
+from corpus.readers import InputReader, detect_format, list_input_files
+from corpus.readers.decode import decode_text
+from corpus.readers.text import strip_gutenberg
+from corpus.schema import SCHEMA
+
+
+def read_all(root, files=None, **opts):
+    root = str(root)
+    if files is None:
+        root, files = list_input_files(root)
+    reader = InputReader(root, files, **opts)
+    docs = list(reader.run(None, 0, 1))
+    counters = {k: v.total for k, v in reader.stats.stats.items()}
+    return docs, counters
+
+
+def test_warc_from_postgres_dump(shared):
+    docs, counters = read_all(shared / "postgres-docs.warc.gz")
+    # README: 1,169 pages + the Latin-1 copy; warcinfo and request skipped; the empty body counted
+    assert len(docs) == 1170
+    assert counters["warc_warcinfo_record_skipped"] == 1
+    assert counters["warc_request_record_skipped"] == 1
+    assert counters["empty_document"] == 1
+    by_url = {d.metadata["url"]: d for d in docs}
+    latin = by_url["https://www.postgresql.org/docs/15/unaccent.html?encoding=latin-1"]
+    utf8 = by_url["https://www.postgresql.org/docs/15/unaccent.html"]
+    assert "À" in latin.text and "ô" in latin.text and "\ufffd" not in latin.text
+    assert all(d.metadata["content_type"] == "html" for d in docs)
+    assert len({d.id for d in docs}) == len(docs)
+    assert latin.text.count("À") == utf8.text.count("À")
+
+
+def test_truncated_warc_keeps_records_before_the_cut(shared, tmp_path):
+    data = (shared / "postgres-docs.warc.gz").read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    docs, counters = read_all(cut)
+    assert 400 < len(docs) < 1170
+    assert counters["truncated_or_corrupt_compressed_file"] == 1
+
+
+def test_jsonl_bad_lines_are_counted(tmp_path):
+    lines = [
+        json.dumps({"id": "a", "text": "A valid line about lamps."}).encode(),
+        b'{"text": "broken',
+        b"[1, 2, 3]",
+        json.dumps({"title": "no text"}).encode(),
+        json.dumps({"text": "   "}).encode(),
+        '{"text": "caf\u00e9 ok"}'.encode(),
+        b'{"text": "bad \xff\xfe bytes"}',
+        json.dumps(
+            {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
+        ).encode(),
+        json.dumps(
+            {"conversations": [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A."}]}
+        ).encode(),
+        json.dumps({"messages": []}).encode(),
+    ]
+    (tmp_path / "d.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    docs, counters = read_all(tmp_path)
+    assert [d.id for d in docs][:2] == ["a", "d.jsonl#5"]
+    assert counters["bad_json_line"] == 1
+    assert counters["json_not_an_object"] == 1
+    assert counters["record_without_text"] == 2  # no text field; empty messages list
+    assert counters["empty_document"] == 1
+    assert counters["invalid_encoding"] == 1
+    chats = [d for d in docs if d.metadata["content_type"] == "chat"]
+    assert [t["role"] for t in chats[1].metadata["turns"]] == ["user", "assistant"]
+    assert chats[0].text == "user: Hi\n\nassistant: Hello!"
+    assert len(docs) == 5
+
+
+def test_compressed_jsonl_and_truncated_gzip(tmp_path):
+    records = b"".join(
+        json.dumps({"text": f"document number {i} " * 20}).encode() + b"\n" for i in range(2000)
+    )
+    (tmp_path / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(records))
+    full = gzip.compress(records)
+    (tmp_path / "b.jsonl.gz").write_bytes(full[: len(full) // 2])
+    docs, counters = read_all(tmp_path)
+    from_zst = [d for d in docs if d.metadata["source"] == "a.jsonl.zst"]
+    from_gz = [d for d in docs if d.metadata["source"] == "b.jsonl.gz"]
+    assert len(from_zst) == 2000
+    assert 100 < len(from_gz) < 2000  # everything before the cut survives
+    assert counters["truncated_or_corrupt_compressed_file"] == 1
+
+
+def test_parquet_and_arrow_round_trip_and_foreign_tables(tmp_path):
+    rows = [
+        {
+            "id": f"x{i}",
+            "text": f"text {i}",
+            "source": "s",
+            "url": None,
+            "metadata": '{"k": 1}',
+            "turns": None,
+        }
+        for i in range(5)
+    ]
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    pq.write_table(table, tmp_path / "native.parquet")
+    with ipc.new_file(str(tmp_path / "native.arrow"), SCHEMA) as w:
+        w.write_table(table)
+    pq.write_table(
+        pa.table({"content": ["foreign one", "", "foreign two"], "lang": ["en", "en", "fr"]}),
+        tmp_path / "foreign.parquet",
+    )
+    docs, counters = read_all(tmp_path)
+    native = [d for d in docs if d.id.startswith("x")]
+    assert len(native) == 10 and native[0].metadata["k"] == 1
+    foreign = [d for d in docs if d.metadata.get("lang")]
+    assert [d.text for d in foreign] == ["foreign one", "foreign two"]
+    assert counters["empty_document"] == 1
+
+
+def test_books_gutenberg_binary_and_invalid_utf8(tmp_path):
+    book = (
+        "The Project Gutenberg eBook of Lanterns\n\nTitle: Lanterns of the North\nAuthor: A. Writer\n\n"
+        "*** START OF THE PROJECT GUTENBERG EBOOK LANTERNS ***\n\nChapter 1\n\nThe lamp was lit.\n\n"
+        "*** END OF THE PROJECT GUTENBERG EBOOK LANTERNS ***\n\nSection 1. General Terms of Use ... licence text\n"
+    )
+    (tmp_path / "lanterns.txt").write_text(book)
+    (tmp_path / "garbage.txt").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "latin.txt").write_bytes("Ein schöner Tag, señor.".encode("cp1252"))
+    (tmp_path / "empty.txt").write_bytes(b"")
+    docs, counters = read_all(tmp_path)
+    by_id = {d.id: d for d in docs}
+    assert by_id["lanterns.txt"].text == "Chapter 1\n\nThe lamp was lit."
+    assert by_id["lanterns.txt"].metadata["title"] == "Lanterns of the North"
+    assert by_id["latin.txt"].text == "Ein schöner Tag, señor."
+    assert counters["binary_content"] == 1 and counters["empty_document"] == 1
+
+
+def test_kjv_chunks_by_paragraph(shared):
+    docs, _ = read_all(shared / "kjv.txt", chunk_chars=0)
+    assert len(docs) == 1 and docs[0].text.startswith("Ge1:1 In the beginning")
+
+
+def test_gutenberg_untouched_without_markers():
+    assert strip_gutenberg("plain text") == ("plain text", {})
+
+
+def test_decode_text_charset_order():
+    raw = '<meta charset="iso-8859-1"><p>Café</p>'.encode("cp1252")
+    text, clean = decode_text(raw, None, sniff_html=True)
+    assert "Café" in text and clean
+    text, clean = decode_text("naïve".encode(), "utf-8")
+    assert text == "naïve"
+
+
+def test_input_errors(tmp_path):
+    with pytest.raises(InputError, match="input not found"):
+        list_input_files(str(tmp_path / "missing"))
+    (tmp_path / "notes.xyz").write_text("?")
+    with pytest.raises(InputError, match="no readable input files"):
+        list_input_files(str(tmp_path))
+    assert detect_format("a/b/CC-MAIN.warc.gz") == "warc"
+    assert detect_format("x.jsonl.zst") == "jsonl"
+
+
+def test_huge_single_document_is_read(tmp_path):
+    big = "<html><body>" + "<p>lamp light " * 4_000_000 + "</body></html>"  # about 56 MB
+    (tmp_path / "big.html").write_text(big)
+    docs, counters = read_all(tmp_path, max_document_bytes=64 * 2**20)
+    assert len(docs) == 1 and len(docs[0].text) == len(big)
+    docs, counters = read_all(tmp_path, max_document_bytes=2**20)
+    assert docs == [] and counters["document_too_large"] == 1
+
+
+def test_glob_input(tmp_path):
+    for name in ("a.jsonl", "b.jsonl", "c.txt"):
+        (tmp_path / name).write_text('{"text": "x"}\n' if name.endswith("jsonl") else "book")
+    root, files = list_input_files(str(tmp_path / "*.jsonl"))
+    assert files == ["a.jsonl", "b.jsonl"]
+    buf = io.BytesIO()
+    assert buf.tell() == 0
