@@ -353,7 +353,19 @@ def test_bad_datasets_and_outputs(dataset, tokenizer, tmp_path):
 
 def test_cli_train_and_tokenize(dataset, tmp_path, capsys):
     tok, out = tmp_path / "tok", tmp_path / "tokens"
-    assert main(["tokenizer", "train", str(dataset), "--vocab-size", "300", "--output", str(tok)]) == 0
+    argv = [
+        "tokenizer",
+        "train",
+        str(dataset),
+        "--vocab-size",
+        "300",
+        "--output",
+        str(tok),
+        "--max-documents",
+        "500",
+    ]
+    assert main(argv) == 0
+    assert json.loads((tok / "training.json").read_text())["documents"] == 500
     assert main(["tokenize", str(dataset), "--tokenizer", str(tok), "--output", str(out), "-w", "2"]) == 0
     assert "tokens" in capsys.readouterr().out
     assert json.loads((out / "meta.json").read_text())["tokenizer"]["vocab_size"] == 300
@@ -399,3 +411,24 @@ def test_prepare_then_tokenize_end_to_end(shared, tokenizer, tmp_path):
     shards = TokenShards(str(tmp_path / "out" / "tokens"), tokenizer=str(tokenizer))
     assert step["tokens"] == len(shards.train) + len(shards.val) > 0
     assert shards.documents("train") + shards.documents("val") == stats["documents_out"]
+
+
+def test_killed_worker_fails_clearly_and_run_resumes(dataset, tokenizer, tokens, tmp_path, monkeypatch):
+    import signal
+
+    from corpus.errors import CorpusError
+
+    out, real = tmp_path / "killed", shards_module.tokenize_unit
+
+    def killed_on_unit_two(unit, *args):
+        if unit.name == "part-00000-00002":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(unit, *args)
+
+    monkeypatch.setattr(shards_module, "tokenize_unit", killed_on_unit_two)
+    with pytest.raises(CorpusError, match="worker died"):
+        tokenize_dataset(str(dataset), str(tokenizer), str(out), workers=2, val_fraction=0.1, seed=7)
+    monkeypatch.setattr(shards_module, "tokenize_unit", real)
+    meta = tokenize_dataset(str(dataset), str(tokenizer), str(out), workers=2, val_fraction=0.1, seed=7)
+    assert meta["resumed_units"] >= 1
+    assert (out / "train.bin").read_bytes() == (tokens / "train.bin").read_bytes()

@@ -24,6 +24,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
@@ -32,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from corpus.errors import InputError, OutputError
+from corpus.errors import CorpusError, InputError, OutputError
 from corpus.tokenization.chat import encode_chats
 from corpus.tokenization.load import ROLES, LoadedTokenizer, load_tokenizer
 from corpus.tokenization.source import UNIT_BYTES, UNIT_ROWS, Unit, list_dataset_shards, plan_units, read_unit
@@ -201,9 +203,18 @@ def _run_units(todo: list[Unit], workers: int) -> Iterator[dict[str, Any]]:
             for unit in todo:
                 yield _work(unit)
             return
-        # imap_unordered balances load; the merge restores the fixed unit order
-        with get_context("fork").Pool(min(workers, len(todo))) as pool:
-            yield from pool.imap_unordered(_work, todo, chunksize=1)
+        # units finish in any order (load balancing); the merge restores the fixed unit order. A pool that
+        # loses a worker (killed, out of memory) raises instead of waiting forever like multiprocessing.Pool.
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("fork"))
+        try:
+            for future in as_completed([pool.submit(_work, unit) for unit in todo]):
+                yield future.result()
+        except BrokenProcessPool:
+            raise CorpusError(
+                "a tokenize worker died (killed or out of memory); finished units are kept: run again to resume"
+            ) from None
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 # --- merge and meta -------------------------------------------------------------------------------------
