@@ -23,7 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the train/validation split (default 0)")
     p.add_argument("--dtype", choices=["auto", "uint16", "uint32"], default="auto", help="token dtype (auto)")
-    p.add_argument("--overwrite", action="store_true", help="replace token shards of another dataset, tokenizer or split in --output")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace token shards of another dataset, tokenizer or split in --output",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress and no summary")
     p.set_defaults(func=run)
 
