@@ -41,7 +41,9 @@ class LoadedTokenizer:
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """Ids of each text, with special-token strings inside the text encoded as ordinary text, so a document
         that happens to contain "<|eos|>" can never forge a boundary."""
-        return [e.ids for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        # encode_batch_fast (tokenizers >= 0.21) skips computing character offsets, which corpus never uses
+        encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
+        return [e.ids for e in encode(texts, add_special_tokens=False)]
 
     def marker(self, text: str) -> list[int]:
         """Ids of a structural marker such as "<|user|>": its special token when the vocabulary has one,
