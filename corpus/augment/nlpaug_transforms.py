@@ -1,0 +1,374 @@
+"""nlpaug augmenters as transforms: random word swap/delete/crop, keyboard typos, OCR errors, random
+character insert/substitute, spelling errors, WordNet synonyms.
+
+What the wrappers add to calling nlpaug yourself:
+- determinism: nlpaug draws from Python's global `random` (and numpy's for a few helpers); both are seeded
+  from the derived seed right before each call, so the output depends on (seed, text) only;
+- faithful text: nlpaug's tokenizer rewrites untouched text ("can't" -> "can ' t", newlines dropped), so a
+  tokenizer that gives back the original spacing is passed in (tokens.py);
+- protected placeholders are skipped through nlpaug's `stopwords_regex`;
+- the spelling model's candidate lists are sorted: nlpaug builds them from a set, whose order changes with
+  Python's hash seed, which made its output differ from one process to the next;
+- WordNet synonyms never reach `nltk.download` (no network): the data is checked first, and nltk's POS
+  tagger (its data is not shipped with corpus) is not used, so synonyms come from every part of speech.
+Building an augmenter imports nlpaug, which imports torch (about a second): done once per process, lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import numpy as np
+
+from corpus.augment.base import PLACEHOLDER_MARK, Transform
+from corpus.augment.tokens import FaithfulTokenizer
+from corpus.errors import RecipeError
+
+_SKIP_PLACEHOLDERS = f".*{PLACEHOLDER_MARK}"
+
+# function words never replaced by synonyms (WordNet knows "a" as "angstrom" and "in" as "indium")
+_FUNCTION_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just let me more most my myself
+    no nor not now of off on once only or other our ours ourselves out over own same she should so some such
+    than that the their theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours yourself
+    yourselves thee thou thy thine ye hath doth shall unto upon""".split()
+)
+
+
+class NlpaugTransform(Transform):
+    """Base for nlpaug-backed transforms: subclasses implement `build(tokenizer)`."""
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        raise NotImplementedError
+
+    def augmenter(self) -> Any:
+        aug = self.__dict__.get("_aug")
+        if aug is None:
+            aug = self._aug = self.build(FaithfulTokenizer())
+        return aug
+
+    def word_kwargs(self, tok: FaithfulTokenizer) -> dict[str, Any]:
+        return {
+            "aug_p": self.p,
+            "aug_min": self.min,
+            "aug_max": self.max,
+            "tokenizer": tok.tokenize,
+            "reverse_tokenizer": tok.detokenize,
+            "stopwords_regex": _SKIP_PLACEHOLDERS,
+        }
+
+    def char_kwargs(self, tok: FaithfulTokenizer) -> dict[str, Any]:
+        return {
+            "aug_word_p": self.p,
+            "aug_word_min": self.min,
+            "aug_word_max": self.max,
+            "aug_char_p": self.params["char_p"],
+            "aug_char_min": self.params["char_min"],
+            "aug_char_max": self.params["char_max"],
+            "min_char": self.params["min_char"],
+            "tokenizer": tok.tokenize,
+            "reverse_tokenizer": tok.detokenize,
+            "stopwords_regex": _SKIP_PLACEHOLDERS,
+        }
+
+    def transform(self, text: str, seed: int) -> str:
+        core = text.strip()
+        if not core:
+            return text
+        aug = self.augmenter()
+        seed_globals(seed)
+        out = aug.augment(core)
+        out = out[0] if isinstance(out, list) and out else (core if isinstance(out, list) else out)
+        lead = text[: len(text) - len(text.lstrip())]
+        return lead + out + text[len(text.rstrip()) :]
+
+
+def seed_globals(seed: int) -> None:
+    """nlpaug samples from the global generators; seeding both costs about 5 us per call."""
+    random.seed(seed)
+    np.random.seed(seed & 0xFFFFFFFF)
+
+
+_CHAR_EXTRA = {"char_p": 0.3, "char_min": 1, "char_max": 10, "min_char": 4}
+
+
+class WordSwap(NlpaugTransform):
+    """nlpaug RandomWordAug(action="swap"): ceil(p * words) words, within [min, max], trade places with a
+    neighbouring word; the word multiset is unchanged."""
+
+    name = "word_swap"
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        return _swap_class()(action="swap", **self.word_kwargs(tok))
+
+
+def _swap_class() -> type:
+    import nlpaug.augmenter.word as naw
+
+    class SwapAug(naw.RandomWordAug):
+        # nlpaug swaps with the adjacent token even when it is punctuation ("please." -> ".please"); swap
+        # with the nearest word in that direction instead (or the other direction at the text's edge)
+        def change_case(self, doc: Any, i: int, j: int, change_seq: int) -> Any:
+            step = 1 if j > i else -1
+            for direction in (step, -step):
+                k = i + direction
+                while 0 <= k < doc.size() and not _is_word(doc.get_token(k).get_latest_token().token):
+                    k += direction
+                if 0 <= k < doc.size():
+                    return super().change_case(doc, i, k, change_seq)
+            return doc
+
+    return SwapAug
+
+
+def _is_word(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+class WordDelete(NlpaugTransform):
+    """nlpaug RandomWordAug(action="delete"): ceil(p * words) words, within [min, max], are removed."""
+
+    name = "word_delete"
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        import nlpaug.augmenter.word as naw
+
+        return naw.RandomWordAug(action="delete", **self.word_kwargs(tok))
+
+
+class WordCrop(NlpaugTransform):
+    """nlpaug RandomWordAug(action="crop"): one contiguous run of ceil(p * tokens) tokens, within [min, max],
+    is removed (never the whole text)."""
+
+    name = "word_crop"
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        return _crop_class()(action="crop", **self.word_kwargs(tok))
+
+
+def _crop_class() -> type:
+    import nlpaug.augmenter.word as naw
+
+    class CropAug(naw.RandomWordAug):
+        # nlpaug 1.1.11 samples from an empty list when one token is to be cropped rightwards
+        # (tokens[:-1+1] is empty) and may crop every token; pick the start among valid positions instead
+        def _get_aug_range_idxes(self, tokens: list[str]) -> list[int]:
+            count = min(self.generate_aug_cnt(len(tokens)), len(tokens) - 1)
+            if count <= 0:
+                return []
+            start = self.sample(list(range(len(tokens) - count + 1)), 1)[0]
+            return list(range(start, start + count))
+
+    return CropAug
+
+
+class Keyboard(NlpaugTransform):
+    """nlpaug KeyboardAug: characters replaced by a neighbouring key (QWERTY layouts shipped with nlpaug)."""
+
+    name = "keyboard"
+    extra = {
+        **_CHAR_EXTRA,
+        "char_p": 0.1,
+        "char_max": 2,
+        "lang": "en",
+        "numeric": False,
+        "special_char": False,
+    }
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.KeyboardAug(
+            lang=self.params["lang"],
+            include_numeric=self.params["numeric"],
+            include_special_char=self.params["special_char"],
+            **self.char_kwargs(tok),
+        )
+
+    @classmethod
+    def check_extra(cls, params: dict[str, Any]) -> None:
+        _check_char(cls.name, params)
+        import importlib.util
+
+        spec = importlib.util.find_spec("nlpaug")
+        folder = os.path.join(os.path.dirname(spec.origin), "res", "char", "keyboard") if spec else ""
+        if folder and not os.path.isfile(os.path.join(folder, f"{params['lang']}.json")):
+            layouts = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".json"))
+            raise RecipeError(
+                f"augment: transform 'keyboard': no keyboard layout {params['lang']!r}; "
+                f"nlpaug ships: {', '.join(layouts)}"
+            )
+
+
+class Ocr(NlpaugTransform):
+    """nlpaug OcrAug: characters replaced by look-alikes an OCR engine confuses (0/O, 1/l, 5/S, ...)."""
+
+    name = "ocr"
+    extra = {**_CHAR_EXTRA, "char_p": 0.3, "char_max": 2, "min_char": 1}
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.OcrAug(**self.char_kwargs(tok))
+
+    @classmethod
+    def check_extra(cls, params: dict[str, Any]) -> None:
+        _check_char(cls.name, params)
+
+
+class CharInsert(NlpaugTransform):
+    """nlpaug RandomCharAug(action="insert"): random letters/digits inserted inside chosen words."""
+
+    name = "char_insert"
+    extra = {**_CHAR_EXTRA, "char_p": 0.1, "char_max": 2}
+    action = "insert"
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        import nlpaug.augmenter.char as nac
+
+        return nac.RandomCharAug(action=self.action, **self.char_kwargs(tok))
+
+    @classmethod
+    def check_extra(cls, params: dict[str, Any]) -> None:
+        _check_char(cls.name, params)
+
+
+class CharSubstitute(CharInsert):
+    """nlpaug RandomCharAug(action="substitute"): characters of chosen words replaced by random ones."""
+
+    name = "char_substitute"
+    action = "substitute"
+
+
+def _check_char(name: str, params: dict[str, Any]) -> None:
+    if not 0.0 <= params["char_p"] <= 1.0:
+        raise RecipeError(f"augment: transform {name!r}: char_p must be in [0, 1], got {params['char_p']}")
+    if params["char_min"] < 0 or params["char_max"] < params["char_min"]:
+        raise RecipeError(f"augment: transform {name!r}: need 0 <= char_min <= char_max")
+
+
+# --- spelling ----------------------------------------------------------------------------------------------
+
+_SPELLING_MODELS: dict[tuple[str, bool], Any] = {}
+
+
+def spelling_dictionary(path: str) -> str:
+    """The dictionary file: the one given, else the English one that ships inside nlpaug (13,550 lines from
+    the charNMT-noise "natural" spelling errors)."""
+    if path:
+        return path
+    import importlib.util
+
+    spec = importlib.util.find_spec("nlpaug")
+    root = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    return os.path.join(root, "res", "word", "spelling", "spelling_en.txt")
+
+
+def _spelling_model(path: str, include_reverse: bool) -> Any:
+    key = (path, include_reverse)
+    if key not in _SPELLING_MODELS:
+        import nlpaug.model.word_dict as nmwd
+
+        model = nmwd.Spelling(path, include_reverse)
+        for candidates in model.dict.values():
+            candidates.sort()  # built from a set: its order depends on the process's hash seed
+        _SPELLING_MODELS[key] = model
+    return _SPELLING_MODELS[key]
+
+
+class Spelling(NlpaugTransform):
+    """nlpaug SpellingAug: words replaced by common misspellings of them, from a dictionary file
+    (`dictionary`; empty = spelling_en.txt, which ships inside nlpaug)."""
+
+    name = "spelling"
+    extra = {"dictionary": "", "include_reverse": True}
+
+    @classmethod
+    def missing_data(cls, params: dict[str, Any] | None = None) -> str | None:
+        path = spelling_dictionary((params or {}).get("dictionary", ""))
+        if not os.path.isfile(path):
+            return f"spelling dictionary not found: {path}"
+        return None
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        import nlpaug.augmenter.word as naw
+
+        path, reverse = spelling_dictionary(self.params["dictionary"]), self.params["include_reverse"]
+
+        class SpellingAug(naw.SpellingAug):
+            # nlpaug caches one model per process whatever dict_path says; keep one per file instead
+            def get_model(self, force_reload: bool) -> Any:
+                return _spelling_model(path, reverse)
+
+        return SpellingAug(dict_path=path, include_reverse=reverse, **self.word_kwargs(tok))
+
+
+# --- WordNet synonyms --------------------------------------------------------------------------------------
+
+
+def wordnet_missing() -> str | None:
+    """Why WordNet cannot be used here, or None. Never downloads: corpus runs offline."""
+    import nltk
+
+    try:
+        nltk.data.find("corpora/wordnet")
+    except LookupError:
+        return (
+            "NLTK WordNet data not found (searched: "
+            + ", ".join(map(str, nltk.data.path))
+            + "); point NLTK_DATA at a folder holding corpora/wordnet"
+        )
+    return None
+
+
+class Synonym(NlpaugTransform):
+    """nlpaug SynonymAug(aug_src="wordnet"): content words replaced by a WordNet synonym. Needs NLTK's
+    WordNet data (NLTK_DATA); without it the recipe is refused, or the transform skipped if optional."""
+
+    name = "synonym"
+    requires = "NLTK WordNet data (corpora/wordnet under NLTK_DATA)"
+
+    @classmethod
+    def missing_data(cls, params: dict[str, Any] | None = None) -> str | None:
+        return wordnet_missing()
+
+    def build(self, tok: FaithfulTokenizer) -> Any:
+        if reason := wordnet_missing():  # nlpaug would call nltk.download() here
+            raise RecipeError(f"augment: transform 'synonym': {reason}")
+        return _synonym_class()(aug_src="wordnet", stopwords=_FUNCTION_WORDS, **self.word_kwargs(tok))
+
+
+def _synonym_class() -> type:
+    import nlpaug.augmenter.word as naw
+    import nlpaug.model.word_dict as nmw
+
+    class NoPosWordNet(nmw.WordNet):
+        # nltk.pos_tag needs the averaged_perceptron_tagger data, which nlpaug would try to download
+        @classmethod
+        def pos_tag(cls, tokens: list[str]) -> list[tuple[str, str]]:
+            return [(t, "") for t in tokens]
+
+    class SynonymAug(naw.SynonymAug):
+        @classmethod
+        def get_model(cls, aug_src: str, lang: str, dict_path: str | None, force_reload: bool) -> Any:
+            return NoPosWordNet(lang=lang, is_synonym=True)
+
+        def skip_aug(self, token_idxes: list[int], tokens: list[tuple[str, str]]) -> list[int]:
+            # only words that have a synonym, so p counts real replacements
+            return [i for i in token_idxes if self._has_synonym(tokens[i][0])]
+
+        def _has_synonym(self, word: str) -> bool:
+            cache = self.__dict__.setdefault("_synonym_cache", {})
+            if word not in cache:
+                if len(cache) > 200_000:  # bounded memory on long runs with open vocabularies
+                    cache.clear()
+                lower = word.lower()
+                cache[word] = word.isalpha() and any(c.lower() != lower for c in self.model.predict(word))
+            return cache[word]
+
+    return SynonymAug

@@ -1,0 +1,74 @@
+"""`corpus augment INPUT --output DIR [--recipe FILE]`: add augmented copies to a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_RECIPE = "augment"  # pipelines/augment.yaml
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from corpus.augment import TRANSFORMS
+
+    p = sub.add_parser(
+        "augment",
+        help="add augmented copies (nlpaug and own transforms) with provenance, train split only",
+        description="Read INPUT (a dataset written by corpus, JSONL, text, ...), assign train/validation/test "
+        "splits and add augmented copies of train documents, each tagged with its source id, transforms "
+        "and seed. Without --recipe, pipelines/augment.yaml is used.",
+        epilog="transforms: " + ", ".join(TRANSFORMS) + ". See 'corpus steps augment' for the options.",
+    )
+    p.add_argument("input", help="input file, folder or glob")
+    p.add_argument("--output", "-o", required=True, help="output dataset directory")
+    p.add_argument(
+        "--recipe", "-r", default=DEFAULT_RECIPE, help="recipe YAML (default: pipelines/augment.yaml)"
+    )
+    p.add_argument("--workers", "-w", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="override the recipe's seed (split and copies)")
+    p.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
+    p.add_argument("--overwrite", action="store_true", help="delete an existing output directory first")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from corpus.errors import RecipeError
+    from corpus.pipeline import load_recipe, run_recipe
+
+    recipe = load_recipe(args.recipe)
+    if "augment" not in [name for name, _ in recipe.steps]:
+        raise RecipeError(f"recipe {args.recipe} has no augment step; run it with 'corpus prepare' instead")
+    if args.seed is not None:
+        data = recipe.to_dict()
+        data["seed"] = args.seed
+        for step in data["steps"]:  # the command line seed replaces the recipe's in every seeded step
+            opts = next(iter(step.values()))
+            if "seed" in opts:
+                opts["seed"] = args.seed
+        recipe = load_recipe(data)
+    stats = run_recipe(
+        recipe,
+        args.input,
+        args.output,
+        workers=args.workers,
+        report=not args.no_report,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
+    if not args.quiet:
+        print(_summary(stats), file=sys.stdout)
+    return 0
+
+
+def _summary(stats: dict) -> str:
+    lines = [f"documents out: {stats.get('documents_out', 0):,}"]
+    for step in stats.get("steps", []):
+        if step["name"] != "augment":
+            continue
+        counters = step.get("counters", {})
+        lines.append(f"augment: {step['seen']:,} documents in, {counters.get('copies', 0):,} copies made")
+        for key in sorted(counters):
+            if key != "copies":
+                lines.append(f"  {key}: {counters[key]:,}")
+    return "\n".join(lines)
