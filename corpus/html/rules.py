@@ -1,0 +1,339 @@
+"""The boilerplate rules every HTML backend applies, and the backend-independent second half of extraction.
+
+A backend (selectolax or bs4) parses the page, picks the main container, deletes what these rules name,
+and then, instead of walking the tree in Python, puts marker characters into the tree: a line break around
+every block element, a placeholder for each <pre>, and (when no main container was found) brackets around
+each link. One C-speed text() call then gives a string that `finish_lines` cuts into clean lines. The
+markers are private-use characters, removed from the input first, so page text can never forge one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+BLOCK = "\ue000"  # line break between block elements
+LINK_OPEN = "\ue001"
+LINK_CLOSE = "\ue002"
+PRE = "\ue003"  # PRE <index> PRE stands for the index-th <pre> text, kept verbatim
+MARKERS = BLOCK + LINK_OPEN + LINK_CLOSE + PRE
+_STRIP_MARKERS = str.maketrans("", "", MARKERS)
+
+# never text a reader sees, whatever mode
+INVISIBLE_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "video",
+    "audio",
+    "map",
+    "head",
+    "textarea",
+    "select",
+    "button",
+    "input",
+)
+# page furniture rather than content
+BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "menu")
+# ...except these, inside the main container or an <article>/<main>: there a <header> holds the title and an
+# <aside> holds footnotes or a side note of the article itself (Sphinx renders footnotes as <aside>)
+CONTENT_IN_MAIN = ("header", "aside")
+MAIN_TAGS = ("article", "main")
+
+# elements that start a new line; table cells and definition terms included, so each is its own line
+BLOCK_TAGS = (
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "caption",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "legend",
+    "li",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "option",
+    "p",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+)
+BLOCK_SELECTOR = ", ".join(BLOCK_TAGS)
+PRE_TAGS = ("pre", "listing", "xmp")  # text kept verbatim, line breaks and indentation included
+
+# Where the article is, most specific first. A candidate counts only if it holds a fair share of the text.
+MAIN_SELECTORS = (
+    "main",
+    "[role=main]",
+    "article",
+    "div.body",  # Sphinx
+    "#main-content",
+    ".main-content",
+    ".post-content",
+    ".entry-content",
+    ".article-body",
+    "#content",
+    "#main",
+)
+MIN_MAIN_SHARE = 0.05  # of the body's text, so an empty or decorative <main> does not hide the page
+
+# Words that mark a class/id token as boilerplate when they are one of its parts (split on - _ and camelCase).
+BOILERPLATE_PARTS = frozenset(
+    """
+    nav navbar navigation navheader navfooter navlinks menu menubar submenu megamenu breadcrumb breadcrumbs
+    crumbs sidebar sidebars sphinxsidebar sphinxsidebarwrapper cookie cookies consent gdpr ccpa related share
+    sharing sharethis social socials ad ads advert adverts advertisement advertising adsbygoogle sponsor
+    sponsored promo popup modal newsletter subscribe subscription signup pagination pager pagenav skiplink
+    skiplinks toolbar footer masthead topbar headerlink comments disqus searchbox
+    """.split()
+)
+# Whole tokens only: as parts these would also hit content ("page-header" holds the title).
+BOILERPLATE_TOKENS = frozenset(
+    """
+    header site-header skip skip-link skip-to-content search sr-only visually-hidden screen-reader-text
+    hidden
+    """.split()
+)
+BOILERPLATE_ROLES = frozenset(
+    "navigation banner contentinfo complementary search menu menubar toolbar dialog alertdialog".split()
+)
+# Cheap C-level pre-filter: any element whose class or id contains one of these stems, or that has a
+# boilerplate role, is a candidate; `is_boilerplate` then decides on whole words.
+_STEMS = (
+    "nav menu crumb sidebar cookie consent gdpr ccpa related share social ad sponsor promo popup modal "
+    "newsletter subscri signup pag skip toolbar footer header masthead topbar comment disqus search "
+    "sr-only hidden screen-reader"
+).split()
+CANDIDATE_SELECTOR = ", ".join(
+    [f'[class*="{s}" i], [id*="{s}" i]' for s in _STEMS]
+    + [f'[role~="{r}" i]' for r in sorted(BOILERPLATE_ROLES)]
+    + ["[hidden]", '[style*="display:none" i]', '[style*="display: none" i]']
+)
+# a class/id/role element holding more than this share of its scope's text is a layout wrapper, not a banner
+MAX_BOILERPLATE_SHARE = 0.6
+PROTECTED_TAGS = frozenset(("html", "body", "main", "article"))
+# ids are judged only on layout containers: elsewhere they are anchors made from the text (a docs heading
+# "Cookie Objects" becomes <section id="cookie-objects">, a method `add_related` becomes <dt id=...>)
+ID_TAGS = frozenset("div nav aside ul ol menu header footer form ins iframe dialog".split())
+
+_PARTS = re.compile(r"[-_\s:.]+|(?<=[a-z])(?=[A-Z])")
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+
+# lines that are furniture wherever they appear in a page without a main container
+BOILERPLATE_LINES = frozenset(
+    """
+    skip to content|skip to main content|skip navigation|back to top|read more|share|tweet|print|menu|
+    toggle navigation|previous|next|prev|home|up|accept|accept all|accept all cookies|reject all|
+    manage cookies|cookie settings|subscribe|sign in|log in|sign up|search
+    """.replace("\n", "").split("|")
+)
+
+
+def is_boilerplate(
+    tag: str, cls: str | None, ident: str | None, role: str | None, hidden: bool, style: str | None
+) -> bool:
+    """Decide, on whole words, whether an element the CSS pre-filter picked is boilerplate."""
+    if hidden or (style and _DISPLAY_NONE.search(style)):
+        return True
+    if role and any(r in BOILERPLATE_ROLES for r in role.lower().split()):
+        return True
+    for value in (cls, ident if tag in ID_TAGS else None):
+        if not value:
+            continue
+        for token in value.split():
+            if token.lower() in BOILERPLATE_TOKENS:
+                return True
+            if any(part.lower() in BOILERPLATE_PARTS for part in _PARTS.split(token) if part):
+                return True
+    return False
+
+
+@dataclass
+class Options:
+    """Extraction knobs shared by both backends (the step's recipe options map onto these)."""
+
+    main_content: bool = True
+    max_link_density: float = 0.5
+    min_menu_lines: int = 3
+    max_menu_line_words: int = 8
+
+
+@dataclass
+class Extracted:
+    text: str
+    title: str = ""
+    canonical_url: str = ""
+    main_found: bool = False
+    lines: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # what was done to a pathological page, for the stats
+
+
+# Block elements that stay open until closed explicitly. HTML parsers check the whole stack of open elements
+# at each block start tag, so thousands of unclosed <div>s cost quadratic time (50,000 take lexbor seconds,
+# 5,000,000 take hours). Such a page gets its block tags turned into <br>: same lines, no nesting.
+_NESTING = "div|section|article|aside|blockquote|center|details|dialog|dir|dl|fieldset|figure|figcaption|footer|header|hgroup|main|menu|nav|ol|ul|address|search|summary|form"
+_NESTING_OPEN = re.compile(f"<(?:{_NESTING})\\b", re.I)
+_NESTING_CLOSE = re.compile(f"</(?:{_NESTING})\\b", re.I)
+_NESTING_TAG = re.compile(f"</?(?:{_NESTING})\\b[^>]{{0,4096}}>?", re.I)
+MAX_UNCLOSED_BLOCKS = 4000
+
+
+def guard(html: str, max_chars: int, max_tags: int) -> tuple[str, list[str]]:
+    """Make a pathological page safe to parse: cut it to `max_chars` characters and about `max_tags` tags
+    (a parser's memory grows with both: lexbor takes ~300 bytes a node) and flatten runaway nesting.
+    Returns the page and what was done to it."""
+    flags = []
+    cut = min(len(html), max_chars)
+    tags = html.count("<", 0, cut)
+    if tags > max_tags:  # tags are spread evenly enough for a proportional cut to land near the limit
+        cut = int(cut * max_tags / tags)
+    if cut < len(html):
+        html, flags = html[:cut], ["html_truncated"]
+    opens = len(_NESTING_OPEN.findall(html))
+    if opens > MAX_UNCLOSED_BLOCKS and opens - len(_NESTING_CLOSE.findall(html)) > MAX_UNCLOSED_BLOCKS:
+        html = _NESTING_TAG.sub("<br>", html)
+        flags.append("html_flattened")
+    return html, flags
+
+
+def clean_input(html: str) -> str:
+    """Remove marker characters the page itself may contain (private-use code points, so almost never)."""
+    if any(m in html for m in MARKERS):
+        html = html.translate(_STRIP_MARKERS)
+    return html
+
+
+def pre_placeholder(index: int) -> str:
+    return f"{BLOCK}{PRE}{index}{PRE}{BLOCK}"
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def pre_lines(text: str) -> list[str]:
+    """A <pre> block keeps its own line breaks and indentation; only trailing spaces and blank edges go."""
+    lines = [line.rstrip() for line in text.expandtabs(8).splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+@dataclass
+class _Line:
+    text: str
+    link_chars: int = 0
+    links: int = 0
+    pre: bool = False
+
+
+_LINK_SPLIT = re.compile(f"([{LINK_OPEN}{LINK_CLOSE}])")
+
+
+def _split_lines(raw: str, pres: list[str], track_links: bool) -> list[_Line]:
+    out: list[_Line] = []
+    in_link = False
+    for piece in raw.split(BLOCK):
+        if not piece or piece.isspace():
+            continue
+        if piece[0] == PRE and piece[-1] == PRE and len(piece) > 2:
+            out.extend(_Line(line, pre=True) for line in pre_lines(pres[int(piece[1:-1])]))
+            continue
+        if not track_links:
+            text = collapse(piece)
+            if text:
+                out.append(_Line(text))
+            continue
+        text_parts, link_chars, links = [], 0, 0
+        for part in _LINK_SPLIT.split(piece):
+            if part == LINK_OPEN:
+                in_link, links = True, links + 1
+            elif part == LINK_CLOSE:
+                in_link = False
+            elif part:
+                text_parts.append(part)
+                if in_link:
+                    link_chars += len(collapse(part))
+        text = collapse("".join(text_parts))
+        if text:
+            out.append(_Line(text, link_chars, links))
+    return out
+
+
+def _menu_like(line: _Line, opts: Options) -> bool:
+    dense = line.link_chars >= opts.max_link_density * len(line.text.replace(" ", ""))
+    return line.link_chars > 0 and dense and len(line.text.split()) <= opts.max_menu_line_words
+
+
+def _drop_menus(lines: list[_Line], opts: Options) -> list[_Line]:
+    """Without a main container: drop runs of short link-dominated lines (menus, link lists, breadcrumbs as
+    list items), single lines made of several links (`Home | About | Contact`), and stock furniture lines."""
+    keep = [True] * len(lines)
+    i = 0
+    while i < len(lines):
+        if lines[i].pre or not _menu_like(lines[i], opts):
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and not lines[j].pre and _menu_like(lines[j], opts):
+            j += 1
+        if j - i >= opts.min_menu_lines:
+            keep[i:j] = [False] * (j - i)
+        i = j
+    for k, line in enumerate(lines):
+        if line.pre or not keep[k]:
+            continue
+        letters = len(line.text.replace(" ", ""))
+        if line.links >= 2 and line.link_chars >= 0.8 * letters:
+            keep[k] = False
+        elif line.text.lower().strip(" .:|»«›‹>") in BOILERPLATE_LINES:
+            keep[k] = False
+    return [line for line, k in zip(lines, keep) if k]
+
+
+def finish_lines(raw: str, pres: list[str], heuristics: bool, opts: Options) -> list[str]:
+    """Turn the marked-up text of the kept part of the page into its final lines."""
+    lines = _split_lines(raw, pres, track_links=heuristics)
+    if heuristics:
+        lines = _drop_menus(lines, opts)
+    return [line.text for line in lines]

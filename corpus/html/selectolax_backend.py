@@ -1,0 +1,171 @@
+"""Main-content extraction on selectolax's lexbor parser (the default backend: C parser, C selectors, one
+C text() call; Python only touches the elements the rules select)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from corpus.html.rules import (
+    BLOCK,
+    BLOCK_SELECTOR,
+    BOILERPLATE_TAGS,
+    CANDIDATE_SELECTOR,
+    CONTENT_IN_MAIN,
+    INVISIBLE_TAGS,
+    LINK_CLOSE,
+    LINK_OPEN,
+    MAIN_SELECTORS,
+    MAIN_TAGS,
+    MAX_BOILERPLATE_SHARE,
+    MIN_MAIN_SHARE,
+    PRE_TAGS,
+    PROTECTED_TAGS,
+    Extracted,
+    Options,
+    clean_input,
+    collapse,
+    finish_lines,
+    is_boilerplate,
+    pre_placeholder,
+)
+
+_INVISIBLE = ", ".join(INVISIBLE_TAGS)
+_PRE = ", ".join(PRE_TAGS)
+
+
+def _parse(html: str) -> LexborHTMLParser:
+    try:
+        return LexborHTMLParser(html)
+    except UnicodeEncodeError:  # lone surrogates left by a lenient decode: lexbor wants valid UTF-8
+        return LexborHTMLParser(html.encode("utf-8", "replace"))
+
+
+def _text_len(node: LexborNode) -> int:
+    return len("".join(node.text().split()))
+
+
+def _has_ancestor(node: LexborNode, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in tags:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """Drop nodes nested inside another node of the list. Must run before anything is decomposed: a node
+    object whose ancestor was destroyed points at freed memory."""
+    if len(nodes) < 2:
+        return nodes
+    ids = {n.mem_id for n in nodes}
+    return [n for n in nodes if not _has_ancestor(n, ids)]
+
+
+def _decompose(nodes: Iterable[LexborNode]) -> None:
+    for node in _outermost(list(nodes)):
+        node.decompose()
+
+
+def _find_main(body: LexborNode) -> list[LexborNode] | None:
+    body_len = _text_len(body)
+    if not body_len:
+        return None
+    for selector in MAIN_SELECTORS:
+        nodes = body.css(selector)
+        if not nodes:
+            continue
+        if selector == "article":  # a listing page has several: keep every outermost one, in order
+            nodes = _outermost(nodes)
+        else:
+            nodes = [max(nodes, key=_text_len)]
+        if sum(_text_len(n) for n in nodes) >= MIN_MAIN_SHARE * body_len:
+            return nodes
+    return None
+
+
+def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
+    for tag in BOILERPLATE_TAGS:
+        nodes = root.css(tag)
+        if tag in CONTENT_IN_MAIN:
+            nodes = [] if in_main else [n for n in nodes if not _inside(n, MAIN_TAGS)]
+        _decompose(nodes)
+    scope_len = _text_len(root)
+    victims = []
+    for node in root.css(CANDIDATE_SELECTOR):
+        if node.tag in PROTECTED_TAGS:
+            continue
+        attrs = node.attributes
+        if not is_boilerplate(
+            node.tag,
+            attrs.get("class"),
+            attrs.get("id"),
+            attrs.get("role"),
+            "hidden" in attrs,
+            attrs.get("style"),
+        ):
+            continue
+        if _text_len(node) > MAX_BOILERPLATE_SHARE * scope_len:
+            continue
+        victims.append(node)
+    _decompose(victims)
+
+
+def _mark(root: LexborNode, pres: list[str], links: bool) -> None:
+    for pre in _outermost(root.css(_PRE)):
+        pres.append(pre.text())
+        pre.replace_with(pre_placeholder(len(pres) - 1))
+    for node in root.css("br"):
+        node.replace_with(BLOCK)
+    for node in root.css(BLOCK_SELECTOR):
+        node.insert_before(BLOCK)
+        node.insert_after(BLOCK)
+    if links:
+        for node in root.css("a[href]"):
+            node.insert_before(LINK_OPEN)
+            node.insert_after(LINK_CLOSE)
+
+
+def _title(tree: LexborHTMLParser) -> str:
+    node = tree.head.css_first("title") if tree.head is not None else None
+    title = collapse(node.text()) if node is not None else ""
+    if not title and tree.body is not None and (h1 := tree.body.css_first("h1")) is not None:
+        title = collapse(h1.text())
+    return title
+
+
+def _canonical(tree: LexborHTMLParser) -> str:
+    node = tree.css_first('link[rel~="canonical" i][href]')
+    return (node.attributes.get("href") or "").strip() if node is not None else ""
+
+
+def extract(html: str, opts: Options) -> Extracted:
+    tree = _parse(clean_input(html))
+    body = tree.body
+    if body is None:
+        return Extracted("")
+    _decompose(body.css(_INVISIBLE))
+    title, canonical = _title(tree), _canonical(tree)
+    main = _find_main(body) if opts.main_content else None
+    roots = main or [body]
+    if opts.main_content:
+        for root in roots:
+            _drop_boilerplate(root, in_main=main is not None)
+    heuristics = opts.main_content and main is None
+    pres: list[str] = []
+    for root in roots:
+        _mark(root, pres, links=heuristics)
+    raw = BLOCK.join(root.text() for root in roots)
+    lines = finish_lines(raw, pres, heuristics, opts)
+    return Extracted("\n".join(lines), title, canonical, main is not None, lines)
