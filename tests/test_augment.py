@@ -339,6 +339,8 @@ def test_guard_rails_count_skipped_copies(monkeypatch):
 
     out, stats = run_step([Document(text="Amen.", id="amen")], transforms=[{"word_dropout": {"p": 1.0}}])
     assert stats["skipped_identical"] == 1  # the one word always stays: nothing to drop
+    out, stats = run_step([Document(text="Amen.", id="amen")], transforms=["case_noise"], copies=12)
+    assert stats["skipped_duplicate_copy"] > 0 and len({d.text for d in out}) == len(out)
 
     def boom(self, text, seed):
         raise ValueError("odd input")

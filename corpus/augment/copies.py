@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy as copylib
 import random
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from datatrove.data import Document
 
 from corpus.augment import build_transform
 from corpus.augment.base import Transform, derive_seed, unit_interval
-from corpus.augment.protect import mask, restore
+from corpus.augment.protect import Protector, mask, restore
 from corpus.schema import render_turns
 
 MODES = ("chain", "one_of")
@@ -34,7 +33,7 @@ class CopyMaker:
         fraction: float,
         mode: str,
         roles: list[str],
-        protect: re.Pattern[str] | None,
+        protect: Protector | None,
         replace: bool,
         max_chars: int,
         seed: int,
@@ -44,6 +43,9 @@ class CopyMaker:
         self.copies, self.fraction, self.mode = copies, fraction, mode
         self.roles = set(roles)
         self.protect, self.replace, self.max_chars, self.seed = protect, replace, max_chars, seed
+        # chain mode with every apply_p at 1: the same list for every copy, no draws needed
+        always = all(t.apply_p >= 1.0 for t in self.transforms)
+        self._always = list(enumerate(self.transforms)) if always else None
 
     def augment(self, doc: Document, count: Callable[[str], None]) -> list[Document]:
         if reason := self._not_augmented(doc):
@@ -56,12 +58,16 @@ class CopyMaker:
         if sum(len(text) for _, text in parts) > self.max_chars:
             count("skipped_too_long")
             return [doc]
-        made = []
+        made, texts = [], {doc.text}
         for k in range(1, self.copies + 1):
             result = self._copy(doc, parts, k)
             if isinstance(result, str):
                 count(result)
                 continue
+            if result.text in texts:  # two copies that came out the same teach nothing twice
+                count("skipped_duplicate_copy")
+                continue
+            texts.add(result.text)
             made.append(result)
             count("copies")
             for name in dict.fromkeys(t["name"] for t in result.metadata["augmentation"]["transforms"]):
@@ -97,6 +103,8 @@ class CopyMaker:
         if self.mode == "one_of":
             i = random.Random(derive_seed(self.seed, doc_id, k, "one_of")).randrange(len(self.transforms))
             return [(i, self.transforms[i])]
+        if self._always is not None:
+            return self._always
         return [
             (i, t)
             for i, t in enumerate(self.transforms)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,8 +27,9 @@ class Augment(PipelineStep):
     apply_p) or one_of (one transform per copy, drawn by seed). On conversations only the turns of `roles`
     are changed ("*" = all), never the turn structure. `protect` keeps spans intact: url, email, number, code,
     special_token, or "re:<regex>". Documents whose metadata.split is not "train" are never augmented. Copies
-    that come out empty, identical or with a protected span lost are skipped and counted; copies made are
-    counted per transform (copies_<name>)."""
+    that come out empty, identical (to the original or another copy) or with a protected span lost are
+    skipped and counted; copies made are counted per transform (copies_<name>). Transform parameters (p,
+    min, max, apply_p, optional, and each transform's own) are listed in corpus/augment/."""
 
     name = "augment"
     type = "corpus"
@@ -114,13 +116,29 @@ class Augment(PipelineStep):
         if data is None:
             return
         maker = self.maker()
-        for doc in data:
-            self.stat_update("total")  # reported as "seen"; "forwarded" (kept) counts originals + copies
-            with self.track_time():
-                out = maker.augment(doc, self.stat_update)
-            for produced in out:
-                self.stat_update("forwarded")
-                yield produced
+        # counted locally and handed to datatrove's stats in bulk: six stat_update calls per document cost
+        # about 7 us, a twentieth of an nlpaug call
+        counts: Counter[str] = Counter()
+
+        def count(name: str) -> None:
+            counts[name] += 1
+
+        try:
+            for n, doc in enumerate(data, 1):
+                with self.track_time():
+                    out = maker.augment(doc, count)
+                counts["total"] += 1  # reported as "seen"; "forwarded" (kept) counts originals + copies
+                counts["forwarded"] += len(out)
+                yield from out
+                if n % 10_000 == 0:
+                    self._flush(counts)
+        finally:
+            self._flush(counts)
+
+    def _flush(self, counts: Counter[str]) -> None:
+        for name, value in sorted(counts.items()):
+            self.stat_update(name, value=value)
+        counts.clear()
 
 
 def usable_transforms(specs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
