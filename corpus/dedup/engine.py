@@ -1,0 +1,340 @@
+"""The whole-run near-duplicate pass behind the `dedup` step.
+
+1. Signatures: one job per stage shard in a fork pool; each spills its signatures, band hashes, shingle counts
+   and keep keys (and, for exact verification, shingle sets) under work_dir. Results are used in shard order,
+   so nothing depends on the number of workers.
+2. Candidates: band by band, the band hashes of every document (and of a saved index) are sorted; buckets give
+   star edges (lsh.py). Optionally verified (estimated Jaccard from signatures, or exact Jaccard of shingle
+   sets); verified edges are merged in a numpy union-find.
+3. Decisions: clusters of two or more documents keep one document by the keep policy (a cluster that holds
+   documents of a saved index keeps none of this run's); decisions for clustered documents only are written
+   to work_dir; the audit dataset goes to output_dir/duplicates/; the index of kept documents is saved if
+   asked.
+Memory: per document, about 60 bytes while a band is sorted plus 8 for union-find; signatures stay on disk
+(memory-mapped); per shard, one batch of text at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from corpus.dedup.index import LoadedIndex, load_index
+from corpus.dedup.lsh import bucket_edges, regroup_failed
+from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
+from corpus.dedup.signatures import RowStore, SetStore, SignJob, iter_batches, sign_shard, spill_paths
+from corpus.dedup.unionfind import UnionFind
+
+VERIFY_MODES = ("none", "estimate", "exact")
+KEEP_POLICIES = ("first", "longest", "quality")
+MAX_VERIFY_ROUNDS = 64  # re-bucketing of failed members per band; past this, the rest stay unmerged
+PAIR_CHUNK = 16_384
+AUDIT_CLUSTERS_PER_FILE = 100_000
+
+AUDIT_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("size", pa.int64()),
+        ("kept_id", pa.string()),
+        ("kept_from_index", pa.bool_()),
+        ("member_ids", pa.list_(pa.string())),
+        ("member_from_index", pa.list_(pa.bool_())),
+        ("estimated_jaccard", pa.list_(pa.float32())),
+        ("true_jaccard", pa.list_(pa.float32())),
+    ]
+)
+CLUSTER_SCHEMA = pa.schema([("cluster_id", pa.string()), ("kept_id", pa.string()), ("previous", pa.bool_())])
+
+
+def cluster_id(doc_id: str) -> str:
+    """A cluster is named after its first member (in shard/row order), so the name survives re-runs and any
+    worker count; a document alone is its own cluster."""
+    return xxhash.xxh3_64_hexdigest(doc_id.encode("utf-8", "surrogatepass"))
+
+
+@dataclass
+class DedupConfig:
+    params: MinHashParams
+    threshold: float | None = None
+    verify: str = "none"
+    keep: str = "first"
+    score_field: str = ""
+    save_index: str | None = None
+    against: list[str] = field(default_factory=list)
+
+    @property
+    def verify_threshold(self) -> float:
+        return DEFAULT_THRESHOLD if self.threshold is None else self.threshold
+
+
+@dataclass
+class Corpus:
+    """Every document of the run (numbered in shard/row order), then those of the saved indexes."""
+
+    shards: list[str]
+    offsets: np.ndarray  # first document number of each shard, then the total
+    signatures: RowStore
+    band_parts: list[np.ndarray]  # (bands x rows) per shard, then per index
+    valid: np.ndarray  # has at least one shingle
+    keys: np.ndarray  # keep-policy key per document of this run
+    sets: SetStore | None
+    indexes: list[LoadedIndex]
+
+    @property
+    def new(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def total(self) -> int:
+        return self.signatures.offsets[-1]
+
+
+# --- 1. signatures ------------------------------------------------------------------------------------------
+
+
+def compute_signatures(config: DedupConfig, shards: list[str], folder: str, workers: int) -> dict:
+    os.makedirs(folder, exist_ok=True)
+    jobs = [
+        SignJob(i, path, config.params, folder, config.keep, config.score_field, config.verify == "exact")
+        for i, path in enumerate(shards)
+    ]
+    totals = {"rows": 0, "empty": 0, "short": 0, "missing_score": 0, "seconds": 0.0, "reused": 0}
+    started = time.perf_counter()
+    if workers > 1 and len(jobs) > 1:
+        with get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            results = list(pool.imap(sign_shard, jobs))
+    else:
+        results = [sign_shard(job) for job in jobs]
+    for counters in results:
+        for key in totals:
+            totals[key] += counters.get(key, 0)
+    totals["wall_seconds"] = time.perf_counter() - started
+    return totals
+
+
+def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
+    sig_parts, band_parts, valid, keys, set_parts = [], [], [], [], []
+    for i in range(len(shards)):
+        paths = spill_paths(folder, i)
+        sig_parts.append(np.load(paths["sig"], mmap_mode="r"))
+        band_parts.append(np.load(paths["bands"], mmap_mode="r"))
+        with np.load(paths["info"]) as info:
+            valid.append(info["counts"] > 0)
+            keys.append(info["keys"])
+        if config.verify == "exact":
+            offsets = np.load(paths["shingle_offsets"])
+            values = (
+                np.memmap(paths["shingles"], dtype=np.uint64, mode="r")
+                if offsets[-1]
+                else np.zeros(0, np.uint64)
+            )
+            set_parts.append((values, offsets))
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in valid])]).astype(np.int64)
+    indexes = [load_index(path, config.params, config.verify == "exact") for path in config.against]
+    for index in indexes:
+        sig_parts.append(index.signatures)
+        band_parts.append(index.bands)
+        valid.append(np.ones(index.documents, bool))
+        if index.shingles is not None:
+            set_parts.append(index.shingles)
+    return Corpus(
+        shards=shards,
+        offsets=offsets,
+        signatures=RowStore(sig_parts),
+        band_parts=band_parts,
+        valid=np.concatenate(valid) if valid else np.zeros(0, bool),
+        keys=np.concatenate(keys) if keys else np.zeros(0),
+        sets=SetStore(set_parts) if config.verify == "exact" else None,
+        indexes=indexes,
+    )
+
+
+# --- 2. candidates, verification, union-find ----------------------------------------------------------------
+
+
+def estimated_jaccard(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    out = np.empty(u.size, np.float64)
+    for lo in range(0, u.size, PAIR_CHUNK):
+        a = corpus.signatures.rows(u[lo : lo + PAIR_CHUNK])
+        b = corpus.signatures.rows(v[lo : lo + PAIR_CHUNK])
+        out[lo : lo + PAIR_CHUNK] = (a == b).mean(axis=1)
+    return out
+
+
+def true_jaccard(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    assert corpus.sets is not None
+    return np.array([corpus.sets.jaccard(int(a), int(b)) for a, b in zip(u, v)], dtype=np.float64)
+
+
+class Candidates:
+    """Band-by-band candidate edges merged into a union-find, with optional verification."""
+
+    def __init__(self, corpus: Corpus, config: DedupConfig) -> None:
+        self.corpus, self.config = corpus, config
+        self.uf = UnionFind(corpus.total)
+        self.failed = np.zeros(0, np.int64)  # pair keys already rejected, so no pair is verified twice
+        self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_capped": 0}
+
+    def run(self) -> np.ndarray:
+        corpus = self.corpus
+        docs = np.flatnonzero(corpus.valid)
+        for band in range(self.config.params.bands):
+            hashes = np.concatenate([np.asarray(part[band]) for part in corpus.band_parts])[docs]
+            u, v = bucket_edges(hashes, docs, corpus.new)
+            del hashes
+            self.counts["candidate_pairs"] += int(u.size)
+            if self.config.verify == "none":
+                self.uf.union(u, v)
+            else:
+                self._verify_and_merge(u, v)
+        return self.uf.labels()
+
+    def _verify_and_merge(self, u: np.ndarray, v: np.ndarray) -> None:
+        total = self.corpus.total
+        for _ in range(MAX_VERIFY_ROUNDS):
+            roots = self.uf.labels()
+            pending = roots[u] != roots[v]
+            u, v = u[pending], v[pending]
+            keys = u * total + v
+            fresh = ~np.isin(keys, self.failed)
+            u, v, keys = u[fresh], v[fresh], keys[fresh]
+            if not u.size:
+                return
+            if self.config.verify == "exact":
+                similarity = true_jaccard(self.corpus, u, v)
+            else:
+                similarity = estimated_jaccard(self.corpus, u, v)
+            ok = similarity >= self.config.verify_threshold
+            self.counts["verified_pairs"] += int(u.size)
+            self.counts["false_positives"] += int(np.count_nonzero(~ok))
+            self.uf.union(u[ok], v[ok])
+            self.failed = np.union1d(self.failed, keys[~ok])
+            u, v = regroup_failed(u[~ok], v[~ok])
+            new_side = u < self.corpus.new
+            u, v = u[new_side], v[new_side]
+        self.counts["verify_capped"] += int(u.size)
+
+
+# --- 3. clusters and decisions ------------------------------------------------------------------------------
+
+
+@dataclass
+class Clusters:
+    members: np.ndarray  # document numbers of every clustered document, grouped by cluster, ascending within
+    cluster_of: np.ndarray  # cluster number of each entry of members
+    starts: np.ndarray  # first entry of each cluster in members
+    kept: np.ndarray  # document number kept for each cluster
+    previous: np.ndarray  # the cluster holds documents of a saved index (its kept document is one of them)
+
+
+def build_clusters(labels: np.ndarray, corpus: Corpus, keep: str) -> Clusters:
+    sizes = np.bincount(labels, minlength=labels.size)
+    members = np.flatnonzero(sizes[labels] >= 2)
+    roots = labels[members]
+    order = np.lexsort((members, roots))
+    members, roots = members[order], roots[order]
+    starts = np.flatnonzero(np.r_[True, roots[1:] != roots[:-1]]) if members.size else np.zeros(0, np.int64)
+    cluster_of = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, members.size]))
+    ends = np.r_[starts[1:], members.size].astype(np.int64)
+    last = members[ends - 1] if members.size else np.zeros(0, np.int64)
+    previous = last >= corpus.new
+    kept = _kept_members(members, cluster_of, starts, previous, corpus, keep)
+    return Clusters(members, cluster_of, starts, kept, previous)
+
+
+def _kept_members(
+    members: np.ndarray,
+    cluster_of: np.ndarray,
+    starts: np.ndarray,
+    previous: np.ndarray,
+    corpus: Corpus,
+    keep: str,
+) -> np.ndarray:
+    is_old = members >= corpus.new
+    if keep == "first":
+        score = np.zeros(members.size)
+    else:
+        score = np.where(is_old, 0.0, corpus.keys[np.minimum(members, max(corpus.new - 1, 0))])
+        score = np.where(np.isnan(score), -np.inf, score)
+    # a cluster with index documents keeps its first index document; otherwise best score, then first
+    rank_old = np.where(previous[cluster_of], ~is_old, False)
+    order = np.lexsort((members, -score, rank_old, cluster_of))
+    first_entry = (
+        np.r_[True, cluster_of[order][1:] != cluster_of[order][:-1]] if members.size else np.zeros(0, bool)
+    )
+    return members[order][first_entry]
+
+
+def fetch_ids(corpus: Corpus, docs: np.ndarray) -> pa.Array:
+    """Ids of the given document numbers (ascending), read from the stage shards and saved indexes."""
+    parts, part_of = [], np.searchsorted(corpus.signatures.offsets, docs, side="right") - 1
+    for part in np.unique(part_of):
+        local = docs[part_of == part] - corpus.signatures.offsets[part]
+        if part < len(corpus.shards):
+            ids = (
+                pq.read_table(corpus.shards[part], columns=["id"])
+                if corpus.shards[part].endswith(".parquet")
+                else _arrow_ids(corpus.shards[part])
+            )
+            parts.append(ids.column("id").combine_chunks().take(pa.array(local)))
+        else:
+            parts.append(corpus.indexes[part - len(corpus.shards)].ids.take(pa.array(local)))
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+
+def _arrow_ids(path: str) -> pa.Table:
+    return pa.Table.from_batches(list(iter_batches(path, ["id"])))
+
+
+def cluster_names(clusters: Clusters, corpus: Corpus, member_ids: pa.Array) -> list[str]:
+    """Name of each cluster: from its first member of this run, or, when it holds index documents, the
+    cluster id that first index document had in the earlier run (so clusters stay linked across runs)."""
+    names = []
+    ids = member_ids.to_pylist()
+    for c, start in enumerate(clusters.starts.tolist()):
+        if clusters.previous[c]:
+            end = clusters.starts[c + 1] if c + 1 < clusters.starts.size else clusters.members.size
+            old = start + int(np.argmax(clusters.members[start:end] >= corpus.new))
+            names.append(_index_cluster_id(corpus, int(clusters.members[old])))
+        else:
+            names.append(cluster_id(ids[start]))
+    return names
+
+
+def _index_cluster_id(corpus: Corpus, doc: int) -> str:
+    part = int(np.searchsorted(corpus.signatures.offsets, doc, side="right") - 1)
+    index = corpus.indexes[part - len(corpus.shards)]
+    return index.cluster_ids[doc - int(corpus.signatures.offsets[part])].as_py()
+
+
+def write_decisions(
+    work_dir: str, corpus: Corpus, clusters: Clusters, names: list[str], kept_ids: list
+) -> None:
+    new = clusters.members < corpus.new
+    members = clusters.members[new]
+    order = np.argsort(members, kind="stable")
+    kept_flag = members == clusters.kept[clusters.cluster_of[new]]
+    tmp = os.path.join(work_dir, ".decisions.npz.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(
+            f,
+            offsets=corpus.offsets,
+            docs=members[order],
+            cluster=clusters.cluster_of[new][order].astype(np.int64),
+            kept=kept_flag[order],
+        )
+    os.replace(tmp, os.path.join(work_dir, "decisions.npz"))
+    table = pa.table(
+        [pa.array(names, pa.string()), pa.array(kept_ids, pa.string()), pa.array(clusters.previous)],
+        schema=CLUSTER_SCHEMA,
+    )
+    tmp = os.path.join(work_dir, ".clusters.parquet.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, os.path.join(work_dir, "clusters.parquet"))

@@ -1,0 +1,138 @@
+"""Entry points used by the `dedup` step: `resolve` (whole run, main process) and `Decisions` (per document, in
+the next stage's workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document
+
+from corpus.dedup.audit import write_audit
+from corpus.dedup.engine import (
+    Candidates,
+    Clusters,
+    Corpus,
+    DedupConfig,
+    build_clusters,
+    cluster_id,
+    cluster_names,
+    compute_signatures,
+    fetch_ids,
+    open_corpus,
+    write_decisions,
+)
+from corpus.dedup.index import IndexWriter
+from corpus.dedup.signatures import iter_batches
+
+
+def resolve(config: DedupConfig, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+    started = time.perf_counter()
+    folder = os.path.join(work_dir, "signatures")
+    sign = compute_signatures(config, shards, folder, workers)
+    corpus = open_corpus(config, shards, folder)
+    candidates = Candidates(corpus, config)
+    labels = candidates.run()
+    clusters = build_clusters(labels, corpus, config.keep)
+    del labels
+
+    sorted_docs = np.sort(clusters.members)
+    ids_sorted = fetch_ids(corpus, sorted_docs)
+    member_ids = ids_sorted.take(pa.array(np.searchsorted(sorted_docs, clusters.members)))
+    names = cluster_names(clusters, corpus, member_ids)
+    kept_ids = ids_sorted.take(pa.array(np.searchsorted(sorted_docs, clusters.kept))).to_pylist()
+    write_decisions(work_dir, corpus, clusters, names, kept_ids)
+    write_audit(
+        os.path.join(output_dir, "duplicates"), corpus, clusters, names, member_ids, config.verify == "exact"
+    )
+    if config.save_index:
+        save_index(config, corpus, clusters, names, os.path.abspath(output_dir))
+
+    new_members = clusters.members < corpus.new
+    dropped = new_members & (clusters.members != clusters.kept[clusters.cluster_of])
+    from_index = dropped & clusters.previous[clusters.cluster_of]
+    params = config.params
+    return {
+        "documents": int(corpus.new),
+        "empty_documents": sign["empty"],
+        "short_documents": sign["short"],
+        "missing_score": sign["missing_score"],
+        "index_documents": int(corpus.total - corpus.new),
+        "signature_docs_per_s": round(corpus.new / max(sign["wall_seconds"], 1e-9), 1),
+        "signature_seconds": round(sign["wall_seconds"], 3),
+        "reused_signature_shards": sign["reused"],
+        **candidates.counts,
+        "clusters": int(clusters.starts.size),
+        "clustered_documents": int(np.count_nonzero(new_members)),
+        "duplicates_removed": int(np.count_nonzero(dropped)),
+        "duplicates_of_index": int(np.count_nonzero(from_index)),
+        "num_perm": params.num_perm,
+        "bands": params.bands,
+        "rows": params.rows,
+        "resolve_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def save_index(config: DedupConfig, corpus: Corpus, clusters: Clusters, names: list[str], run: str) -> None:
+    """The index of this run's kept documents (every non-empty document not dropped), with cluster ids."""
+    dropped_docs = np.sort(clusters.members[clusters.members != clusters.kept[clusters.cluster_of]])
+    new_members = clusters.members < corpus.new
+    member_docs = clusters.members[new_members]
+    member_order = np.argsort(member_docs)
+    member_docs = member_docs[member_order]
+    member_names = (
+        np.array(names, dtype=object)[clusters.cluster_of[new_members][member_order]] if names else []
+    )
+    keep = corpus.valid[: corpus.new].copy()
+    keep[dropped_docs[dropped_docs < corpus.new]] = False
+    exact = config.verify == "exact"
+    writer = IndexWriter(config.save_index, config.params, int(np.count_nonzero(keep)), exact)
+    for shard, path in enumerate(corpus.shards):
+        lo, hi = int(corpus.offsets[shard]), int(corpus.offsets[shard + 1])
+        docs = lo + np.flatnonzero(keep[lo:hi])
+        if not docs.size:
+            continue
+        ids = pa.concat_arrays([b.column("id") for b in iter_batches(path, ["id"])]).take(pa.array(docs - lo))
+        where = np.searchsorted(member_docs, docs)
+        clustered = np.isin(docs, member_docs)
+        own = [member_names[w] if c else cluster_id(i) for w, c, i in zip(where, clustered, ids.to_pylist())]
+        sets = [corpus.sets.get(int(d)) for d in docs] if exact and corpus.sets else None
+        writer.add(
+            corpus.signatures.rows(docs),
+            np.asarray(corpus.band_parts[shard])[:, docs - lo],
+            ids,
+            pa.array(own, pa.string()),
+            sets,
+        )
+    writer.close(run)
+
+
+class Decisions:
+    """What resolve decided, loaded once per worker task: arrays for clustered documents only."""
+
+    def __init__(self, work_dir: str) -> None:
+        with np.load(os.path.join(work_dir, "decisions.npz")) as data:
+            self.offsets, self.docs = data["offsets"], data["docs"]
+            self.cluster, self.kept = data["cluster"], data["kept"]
+        table = pq.read_table(os.path.join(work_dir, "clusters.parquet"))
+        self.names = table["cluster_id"].to_pylist()
+        self.kept_ids = table["kept_id"].to_pylist()
+        self.previous = table["previous"].to_pylist()
+
+    def apply(self, doc: Document) -> bool | str:
+        number = int(self.offsets[doc.metadata["_shard"]]) + int(doc.metadata["_row"])
+        i = int(np.searchsorted(self.docs, number))
+        if i >= self.docs.size or self.docs[i] != number:
+            doc.metadata["dedup_cluster"] = cluster_id(doc.id)
+            doc.metadata["dedup_kept"] = True
+            return True
+        c = int(self.cluster[i])
+        doc.metadata["dedup_cluster"] = self.names[c]
+        doc.metadata["dedup_kept"] = bool(self.kept[i])
+        if self.kept[i]:
+            return True
+        doc.metadata["duplicate_of"] = self.kept_ids[c]
+        return "near_duplicate_of_index" if self.previous[c] else "near_duplicate"

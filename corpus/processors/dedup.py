@@ -1,0 +1,130 @@
+"""The `dedup` step: global near-duplicate removal with MinHash LSH, across every shard and worker of the run."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+from datatrove.data import Document
+
+from corpus.dedup.engine import KEEP_POLICIES, VERIFY_MODES, DedupConfig
+from corpus.dedup.index import check_index, read_header
+from corpus.dedup.params import MinHashParams, resolve_params
+from corpus.errors import InputError, RecipeError
+from corpus.global_step import GlobalStep
+
+
+class Dedup(GlobalStep):
+    """Drop near-duplicates found with MinHash LSH (signatures equal datasketch's), keeping one document per
+    cluster; every document gets metadata dedup_cluster and dedup_kept, dropped ones duplicate_of.
+
+    Shingles: `unit` word (default) or char n-grams of `ngram` (5) after lower-casing; words are runs of
+    letters and digits, punctuation removed (see corpus/dedup/shingles.py). Banding: `bands` x `rows` (both
+    or neither; default FineWeb's 14 x 8 over `num_perm` 112), or chosen for `threshold` (the sharpest banding
+    that still catches a pair at the threshold with probability >= 0.95). `verify`: none (any shared band
+    makes a duplicate, like FineWeb), estimate (signature-estimated Jaccard >= threshold) or exact (true
+    Jaccard of the shingle sets >= threshold); threshold defaults to 0.8 for verification. `keep`: first
+    (in shard/row order), longest (most characters) or quality (highest metadata[`score_field`], dotted
+    paths allowed; documents without a numeric score rank last, counted as missing_score); ties go to the
+    first. Incremental: `save_index` writes this run's kept documents to a folder; `against_index` (a folder
+    or a list of them) drops documents that duplicate an earlier run's (reason near_duplicate_of_index; the
+    earlier run is not changed). Mismatched or corrupt indexes are refused before the run starts.
+
+    Bad input rule: a document with no word (or no character) after normalization, e.g. empty or only
+    punctuation, is never clustered: it is kept as its own cluster and counted as empty_documents (drop it
+    with a length filter or exact_dedup). A document shorter than one shingle (fewer than `ngram` words) is
+    one shingle made of all its words, so it matches only a document with the same normalized words; counted
+    as short_documents. The duplicates dataset (output/duplicates/) lists every cluster with its members,
+    kept id and estimated (and, with verify: exact, true) Jaccard against the kept document."""
+
+    name = "dedup"
+
+    def __init__(
+        self,
+        unit: str = "word",
+        ngram: int = 5,
+        num_perm: int | None = None,
+        bands: int | None = None,
+        rows: int | None = None,
+        threshold: float | None = None,
+        verify: str = "none",
+        keep: str = "first",
+        score_field: str = "",
+        save_index: str | None = None,
+        against_index: str | list | None = None,
+        hash_seed: int = 1,
+    ) -> None:
+        params = self.validate_options(dict(locals()))
+        against = [against_index] if isinstance(against_index, str) else list(against_index or [])
+        self.config = DedupConfig(
+            params=params,
+            threshold=None if threshold is None else float(threshold),
+            verify=verify,
+            keep=keep,
+            score_field=score_field,
+            save_index=save_index,
+            against=[os.path.abspath(p) for p in against],
+        )
+        self._decisions = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_decisions"] = None  # loaded again in each worker
+        return state
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> MinHashParams:
+        """Checks before the run starts (also refuses an unusable saved index); returns the parameters."""
+        defaults = {
+            k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"
+        }
+        o = {**defaults, **{k: v for k, v in options.items() if k in defaults}}
+        params = resolve_params(
+            o["unit"], o["ngram"], o["num_perm"], o["bands"], o["rows"], o["threshold"], o["hash_seed"]
+        )
+        if o["verify"] not in VERIFY_MODES:
+            raise RecipeError(
+                f"step 'dedup': verify must be one of {', '.join(VERIFY_MODES)}, got {o['verify']!r}"
+            )
+        if o["keep"] not in KEEP_POLICIES:
+            raise RecipeError(
+                f"step 'dedup': keep must be one of {', '.join(KEEP_POLICIES)}, got {o['keep']!r}"
+            )
+        if o["keep"] == "quality" and not o["score_field"]:
+            raise RecipeError("step 'dedup': keep: quality needs score_field (the metadata field to rank by)")
+        against = o["against_index"]
+        against = [against] if isinstance(against, str) else list(against or [])
+        if not all(isinstance(p, str) and p for p in against):
+            raise RecipeError("step 'dedup': against_index must be a folder path or a list of them")
+        for path in against:
+            check_index(path, params, need_shingles=o["verify"] == "exact")
+        save = o["save_index"]
+        if save:
+            if any(os.path.abspath(save) == os.path.abspath(p) for p in against):
+                raise RecipeError(
+                    f"step 'dedup': save_index {save} is also an against_index: save the new index elsewhere "
+                    "(the earlier run's index is never rewritten)"
+                )
+            if os.path.exists(save) and (not os.path.isdir(save) or os.listdir(save)):
+                try:
+                    read_header(save)  # replacing an older index is fine; anything else is refused
+                except InputError:
+                    raise RecipeError(
+                        f"step 'dedup': save_index {save} exists and is not a dedup index; choose another folder"
+                    ) from None
+        return params
+
+    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+        from corpus.dedup.resolve import resolve
+
+        return resolve(self.config, shards, work_dir, workers, output_dir)
+
+    def load(self, work_dir: str) -> None:
+        from corpus.dedup.resolve import Decisions
+
+        self._decisions = Decisions(work_dir)
+
+    def apply(self, doc: Document) -> bool | str | None:
+        assert self._decisions is not None, "load() must run before apply()"
+        return self._decisions.apply(doc)

@@ -1,0 +1,448 @@
+"""Near-duplicate removal (MinHash LSH): planted copies of real text (KJV and Python docs) edited at known
+Jaccard levels are found, distinct documents are not merged, worker counts give identical bytes, incremental
+runs drop only duplicates of the earlier run, broken indexes are refused, and the CLI works."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from datasketch import MinHash
+
+from corpus.cli import main
+from corpus.dedup.lsh import bucket_edges
+from corpus.dedup.params import bands_for_threshold, catch_probability, resolve_params
+from corpus.dedup.shingles import reference_shingles, shingle_hashes
+from corpus.dedup.signatures import minhash
+from corpus.dedup.unionfind import UnionFind
+from corpus.errors import InputError, RecipeError
+from corpus.pipeline import load_recipe, run_recipe
+from corpus.schema import SCHEMA
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+# --- real text, planted copies ------------------------------------------------------------------------------
+
+
+def kjv_docs(shared: Path, words_per_doc: int = 200, limit: int = 240) -> list[str]:
+    docs, current, size = [], [], 0
+    for line in (shared / "kjv.txt").read_text().splitlines():
+        current.append(line.split(" ", 1)[1])  # drop the "Ge1:1" reference: it makes every doc unique anyway
+        size += len(current[-1].split())
+        if size >= words_per_doc:
+            docs.append(" ".join(current))
+            current, size = [], 0
+            if len(docs) >= limit:
+                break
+    return docs[::2]  # every other group: neighbours share no verse
+
+
+def rst_docs(shared: Path, words_per_doc: int = 200, limit: int = 120) -> list[str]:
+    docs, current, size = [], [], 0
+    for path in sorted((shared / "python-docs" / "rst" / "library").glob("*.rst.txt")):
+        for para in path.read_text().split("\n\n"):
+            para = " ".join(para.split())
+            if len(para.split()) < 25 or para.startswith("..") or "::" in para:
+                continue
+            current.append(para)
+            size += len(para.split())
+            if size >= words_per_doc:
+                docs.append(" ".join(current))
+                current, size = [], 0
+                if len(docs) >= limit:
+                    return docs
+    return docs
+
+
+def shingle_set(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = WORD.findall(text.lower())  # our word rule, for ASCII text
+    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))} if words else set()
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = shingle_set(a), shingle_set(b)
+    return len(x & y) / len(x | y) if x | y else 1.0
+
+
+def edit_to(text: str, target: float, rng: random.Random, vocab: list[str]) -> tuple[str, float]:
+    """Copy edited word by word (substitutions, insertions, deletions at random places) until one more edit
+    would take its Jaccard with the original below target; returns the copy and its Jaccard."""
+    words = text.split()
+    base = shingle_set(text)
+    best, best_j = text, 1.0
+    while True:
+        i = rng.randrange(len(words))
+        kind = rng.random()
+        if kind < 0.6:
+            words[i] = rng.choice(vocab)
+        elif kind < 0.8:
+            words.insert(i, rng.choice(vocab))
+        elif len(words) > 10:
+            del words[i]
+        candidate = " ".join(words)
+        s = shingle_set(candidate)
+        j = len(base & s) / len(base | s)
+        if j < target:
+            return best, best_j
+        best, best_j = candidate, j
+
+
+def write_shards(folder: Path, docs: list[dict], shards: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "id": d["id"],
+            "text": d["text"],
+            "source": "test",
+            "url": None,
+            "metadata": orjson.dumps(d.get("meta", {})).decode(),
+            "turns": None,
+        }
+        for d in docs
+    ]
+    per = -(-len(rows) // shards)
+    for k in range(shards):
+        pq.write_table(
+            pa.Table.from_pylist(rows[k * per : (k + 1) * per], schema=SCHEMA), folder / f"p{k}.parquet"
+        )
+
+
+@pytest.fixture(scope="module")
+def planted(shared, tmp_path_factory):
+    """~300 documents: originals from KJV and the Python docs, copies at known Jaccard levels, distinct rest."""
+    rng = random.Random(7)
+    originals = kjv_docs(shared) + rst_docs(shared)
+    vocab = sorted({w for d in originals for w in d.split()})
+    docs, pairs = [], []  # pairs: (original id, copy id, jaccard)
+    for i, text in enumerate(originals):
+        docs.append({"id": f"o{i}", "text": text})
+    levels = [1.0, 0.95, 0.9, 0.85, 0.3]
+    for i in range(0, 100):
+        level = levels[i % len(levels)]
+        text, j = (originals[i], 1.0) if level == 1.0 else edit_to(originals[i], level, rng, vocab)
+        docs.append({"id": f"c{i}", "text": text})
+        pairs.append((f"o{i}", f"c{i}", j))
+    rng.shuffle(docs)  # copies land in other shards than their originals
+    folder = tmp_path_factory.mktemp("planted")
+    write_shards(folder, docs, 3)
+    return folder, {d["id"]: d["text"] for d in docs}, pairs
+
+
+def read_dataset(folder: Path) -> list[dict]:
+    return [r for p in sorted(folder.rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def clusters_of(out: Path) -> dict[str, str]:
+    """doc id -> dedup_cluster, over kept and dropped documents."""
+    rows = read_dataset(out / "data") + read_dataset(out / "rejected")
+    return {r["id"]: orjson.loads(r["metadata"])["dedup_cluster"] for r in rows}
+
+
+def files_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("data", "rejected", "duplicates")
+        for p in sorted((folder / sub).rglob("*"))
+        if p.is_file()
+    }
+
+
+def recipe(**options) -> dict:
+    return {"name": "t", "steps": [{"dedup": options}], "output": {"max_docs_per_shard": 80}}
+
+
+# --- unit level ---------------------------------------------------------------------------------------------
+
+
+def test_batch_shingles_equal_the_reference_on_awkward_text(shared):
+    texts = [
+        "Don't -- STOP! naïve café, Straße",
+        "",
+        "  ...  ",
+        None,
+        "北京 是 首都。“引用”",
+        "Hello\u00a0world\u2014again «quoted» 3×4 ！ｆｕｌｌ",
+        "word" * 20 + " end",
+        "tab\tsep\n\nnew  line   ",
+        "a b",
+    ] + kjv_docs(shared, 30, 20)
+    for unit in ("word", "char"):
+        for n in (1, 5):
+            flat, per_doc, _ = shingle_hashes(pa.array(texts, pa.string()), unit, n)
+            pieces = np.split(flat, np.cumsum(per_doc)[:-1])
+            assert [p.tolist() for p in pieces] == [reference_shingles(t or "", unit, n) for t in texts]
+
+
+def test_signatures_equal_datasketch(shared):
+    params = resolve_params("word", 5, None, None, None, None, 1)
+    texts = kjv_docs(shared, 200, 20) + ["short text", ""]
+    flat, per_doc, _ = shingle_hashes(pa.array(texts), "word", 5)
+    signatures = minhash(flat, per_doc, params)
+    for i, piece in enumerate(np.split(flat, np.cumsum(per_doc)[:-1])):
+        m = MinHash(num_perm=112, seed=1, scheme="affine32", hashfunc=lambda x: x)
+        if piece.size:
+            m.update_batch((piece & np.uint64(0xFFFFFFFF)).tolist())
+        assert np.array_equal(m.hashvalues, signatures[i])
+
+
+def test_banding_for_a_threshold_catches_it():
+    assert resolve_params("word", 5, None, None, None, None, 1).bands == 14
+    bands, rows = bands_for_threshold(0.8, 112)
+    assert bands * rows <= 112 and catch_probability(0.8, bands, rows) >= 0.95
+    assert catch_probability(0.8, bands, rows + 1 if bands * (rows + 1) <= 112 else rows) >= 0.0
+    assert resolve_params("word", 5, None, 20, 5, None, 1).num_perm == 100
+
+
+def test_union_find_and_buckets_match_a_naive_version():
+    rng = np.random.default_rng(3)
+    u, v = rng.integers(0, 500, 300), rng.integers(0, 500, 300)
+    uf = UnionFind(500)
+    uf.union(u, v)
+    naive = list(range(500))
+
+    def root(x):
+        while naive[x] != x:
+            x = naive[x]
+        return x
+
+    for a, b in zip(u.tolist(), v.tolist()):
+        ra, rb = root(a), root(b)
+        naive[max(ra, rb)] = min(ra, rb)
+    assert uf.labels().tolist() == [root(x) for x in range(500)]
+    hashes = np.array([5, 3, 5, 9, 3, 5], np.uint64)
+    heads, members = bucket_edges(hashes, np.arange(6), first_old=4)
+    assert sorted(zip(heads.tolist(), members.tolist())) == [(0, 2), (0, 5), (1, 4)]
+    heads, members = bucket_edges(hashes, np.arange(6), first_old=2)  # 2-5 are old: (2, 5) left out
+    assert sorted(zip(heads.tolist(), members.tolist())) == [(0, 2), (0, 5), (1, 4)]
+
+
+# --- runs -------------------------------------------------------------------------------------------------
+
+
+def test_planted_copies_found_and_distinct_documents_kept(planted, tmp_path):
+    folder, texts, pairs = planted
+    out = tmp_path / "exact"
+    stats = run_recipe(recipe(verify="exact"), str(folder), str(out), report=False)
+    cluster = clusters_of(out)
+    for original, copy, j in pairs:
+        if j >= 0.85:
+            assert cluster[original] == cluster[copy], (original, copy, j)
+        if j < 0.5:
+            assert cluster[original] != cluster[copy], (original, copy, j)
+    audit = pq.read_table(out / "duplicates").to_pylist()
+    assert audit and all(c["size"] == len(c["member_ids"]) >= 2 for c in audit)
+    for c in audit:
+        assert c["kept_id"] in c["member_ids"] and not c["kept_from_index"]
+        for member, est, true in zip(c["member_ids"], c["estimated_jaccard"], c["true_jaccard"]):
+            assert true == pytest.approx(jaccard(texts[member], texts[c["kept_id"]]), abs=1e-6)
+            assert true >= 0.8 and abs(est - true) < 0.2
+    dedup = stats["steps"][0]
+    counters = dedup["counters"]
+    assert (
+        dedup["seen"] == len(texts) and dedup["dropped"]["near_duplicate"] == counters["duplicates_removed"]
+    )
+    assert counters["clusters"] == len(audit) and counters["verified_pairs"] >= counters["duplicates_removed"]
+    assert sum(c["size"] - 1 for c in audit) == counters["duplicates_removed"]
+    for row in read_dataset(out / "rejected"):
+        meta = orjson.loads(row["metadata"])
+        assert meta["dedup_kept"] is False and meta["filter_reason"] == "near_duplicate"
+        assert jaccard(row["text"], texts[meta["duplicate_of"]]) >= 0.8
+    kept = read_dataset(out / "data")
+    assert all(orjson.loads(r["metadata"])["dedup_kept"] is True for r in kept)
+    assert len(kept) + counters["duplicates_removed"] == len(texts)
+
+    # without verification (FineWeb's setting) the planted copies are found too, and nothing unrelated merges
+    loose = tmp_path / "none"
+    run_recipe(recipe(), str(folder), str(loose), report=False)
+    cluster = clusters_of(loose)
+    assert all(cluster[o] == cluster[c] for o, c, j in pairs if j >= 0.85)
+    for c in pq.read_table(loose / "duplicates").to_pylist():
+        assert all(jaccard(texts[m], texts[c["kept_id"]]) > 0.5 for m in c["member_ids"])
+
+
+def test_one_and_two_workers_give_identical_bytes(planted, tmp_path):
+    folder, _, _ = planted
+    options = {"verify": "estimate", "keep": "longest"}
+    one = run_recipe(recipe(**options), str(folder), str(tmp_path / "w1"), workers=1, report=False)
+    two = run_recipe(recipe(**options), str(folder), str(tmp_path / "w2"), workers=2, report=False)
+    assert files_digest(tmp_path / "w1") == files_digest(tmp_path / "w2")
+    timing = ("resolve_seconds", "signature_seconds", "signature_docs_per_s")
+    c1, c2 = ({k: v for k, v in r["steps"][0]["counters"].items() if k not in timing} for r in (one, two))
+    assert c1 == c2 and c1["clusters"] > 10
+
+
+def test_keep_policies_and_bad_documents(shared, tmp_path):
+    base = kjv_docs(shared, 120, 10)[0]
+    docs = [
+        {"id": "a", "text": base, "meta": {"q": {"score": 0.2}}},
+        {"id": "b", "text": base + " And it was so.", "meta": {"q": {"score": 0.9}}},
+        {"id": "c", "text": base + " And it was so. Amen.", "meta": {"q": "high"}},
+        {"id": "p1", "text": "!!! ... ???"},  # no word: never clustered
+        {"id": "p2", "text": "--- !!!"},
+        {"id": "s1", "text": "Amen."},  # shorter than a shingle: one shingle, equal words match
+        {"id": "s2", "text": "AMEN!"},
+        {"id": "s3", "text": "Amen, brother"},
+    ]
+    folder = tmp_path / "in"
+    write_shards(folder, docs, 2)
+    expect = {"first": "a", "longest": "c", "quality": "b"}
+    for keep, winner in expect.items():
+        out = tmp_path / keep
+        options = {"keep": keep, "score_field": "q.score"} if keep == "quality" else {"keep": keep}
+        stats = run_recipe(recipe(**options), str(folder), str(out), report=False)
+        kept = {r["id"] for r in read_dataset(out / "data")}
+        assert kept == {winner, "p1", "p2", "s1", "s3"}, keep
+        counters = stats["steps"][0]["counters"]
+        assert counters["empty_documents"] == 2 and counters["short_documents"] == 3
+        assert counters["missing_score"] == (6 if keep == "quality" else 0)
+        cluster = clusters_of(out)
+        assert cluster["p1"] != cluster["p2"] and cluster["s1"] == cluster["s2"] != cluster["s3"]
+
+
+def test_incremental_run_drops_only_duplicates_of_the_earlier_run(planted, tmp_path, shared):
+    folder, texts, pairs = planted
+    index = tmp_path / "index"
+    first = tmp_path / "month1"
+    run_recipe(recipe(save_index=str(index)), str(folder), str(first), report=False)
+    index_sums = {p.name: p.read_bytes() for p in index.iterdir()}
+    earlier_cluster = clusters_of(first)
+    earlier_kept = {r["id"] for r in read_dataset(first / "data")}
+
+    rng = random.Random(11)
+    vocab = sorted({w for t in texts.values() for w in t.split()})
+    old_ids = sorted(earlier_kept)[:40]
+    fresh = rst_docs(shared, 200, 160)[120:]  # documents the earlier run never saw
+    docs = [{"id": f"n{i}", "text": edit_to(texts[d], 0.92, rng, vocab)[0]} for i, d in enumerate(old_ids)]
+    docs += [{"id": f"f{i}", "text": t} for i, t in enumerate(fresh)]
+    docs += [{"id": "f-copy", "text": fresh[0]}]  # a duplicate inside the new dump only
+    new_folder = tmp_path / "in2"
+    write_shards(new_folder, docs, 2)
+    second = tmp_path / "month2"
+    stats = run_recipe(recipe(against_index=str(index)), str(new_folder), str(second), report=False)
+
+    rejected = {r["id"]: orjson.loads(r["metadata"]) for r in read_dataset(second / "rejected")}
+    of_index = {i for i, m in rejected.items() if m["filter_reason"] == "near_duplicate_of_index"}
+    assert of_index == {f"n{i}" for i in range(len(old_ids))}
+    for i, d in enumerate(old_ids):  # linked to the earlier run's document and cluster
+        meta = rejected[f"n{i}"]
+        assert meta["duplicate_of"] == d and meta["dedup_cluster"] == earlier_cluster[d]
+    assert set(rejected) - of_index == {"f-copy"} and rejected["f-copy"]["filter_reason"] == "near_duplicate"
+    assert {r["id"] for r in read_dataset(second / "data")} == {f"f{i}" for i in range(len(fresh))}
+    counters = stats["steps"][0]["counters"]
+    assert counters["duplicates_of_index"] == len(old_ids) and counters["index_documents"] == len(
+        earlier_kept
+    )
+    assert {p.name: p.read_bytes() for p in index.iterdir()} == index_sums  # earlier index untouched
+    assert all(
+        r["kept_from_index"]
+        for r in pq.read_table(second / "duplicates").to_pylist()
+        if r["size"] == 2 and r["member_ids"][0].startswith("n")
+    )
+
+
+def test_broken_or_mismatched_index_is_refused(planted, tmp_path, capsys):
+    folder, _, _ = planted
+    index = tmp_path / "index"
+    run_recipe(recipe(save_index=str(index)), str(folder), str(tmp_path / "a"), report=False)
+
+    with pytest.raises(RecipeError, match="other MinHash parameters: ngram=5"):
+        load_recipe(recipe(against_index=str(index), ngram=3))
+    with pytest.raises(RecipeError, match="no shingle sets"):
+        load_recipe(recipe(against_index=str(index), verify="exact"))
+    with pytest.raises(InputError, match="not a dedup index"):
+        load_recipe(recipe(against_index=str(tmp_path)))
+    with pytest.raises(InputError, match="does not exist"):
+        load_recipe(recipe(against_index=str(tmp_path / "missing")))
+
+    sig = index / "signatures.npy"
+    good = sig.read_bytes()
+    sig.write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(InputError, match="truncated"):
+        load_recipe(recipe(against_index=str(index)))
+    flipped = bytearray(good)
+    flipped[-1] ^= 0xFF  # same size, other content: caught by the checksum when the run loads it
+    sig.write_bytes(bytes(flipped))
+    with pytest.raises(InputError, match="does not match its checksum"):
+        run_recipe(recipe(against_index=str(index)), str(folder), str(tmp_path / "b"), report=False)
+    sig.write_bytes(good)
+    header = index / "index.json"
+    header.write_text("{not json")
+    code = main(["dedup", str(folder), "-o", str(tmp_path / "c"), "--against-index", str(index), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("corpus: error: dedup index") and "Traceback" not in err
+
+
+def test_bad_options_are_refused():
+    for options, message in [
+        ({"bands": 10}, "give both bands and rows"),
+        ({"bands": 20, "rows": 8, "num_perm": 100}, "needs at least that many permutations"),
+        ({"verify": "maybe"}, "verify must be one of"),
+        ({"keep": "quality"}, "needs score_field"),
+        ({"threshold": 1.5}, "threshold must be in"),
+        ({"unit": "token"}, "unit must be one of"),
+        ({"ngrams": 5}, "unknown option 'ngrams'"),
+    ]:
+        with pytest.raises(RecipeError, match=message):
+            load_recipe(recipe(**options))
+
+
+def test_signature_spill_is_reused_and_a_damaged_one_recomputed(planted, tmp_path):
+    from corpus.processors.dedup import Dedup
+
+    folder, _, _ = planted
+    shards = sorted(str(p) for p in folder.glob("*.parquet"))
+    step = Dedup(verify="estimate")
+    first = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
+    again = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
+    assert again["reused_signature_shards"] == len(shards)
+    damaged = tmp_path / "w" / "signatures" / "00001.sig.npy"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    third = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
+    assert third["reused_signature_shards"] == len(shards) - 1
+    drop = ("resolve_seconds", "signature_seconds", "signature_docs_per_s", "reused_signature_shards")
+    assert {k: v for k, v in first.items() if k not in drop} == {
+        k: v for k, v in third.items() if k not in drop
+    }
+
+
+def test_cli_on_a_dataset_folder_with_char_shingles(planted, tmp_path, capsys):
+    folder, texts, pairs = planted
+    dataset = tmp_path / "dataset"
+    run_recipe({"name": "copy", "steps": [{"exact_dedup": {}}]}, str(folder), str(dataset), report=False)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "dedup",
+            str(dataset),
+            "-o",
+            str(out),
+            "--unit",
+            "char",
+            "--ngram",
+            "9",
+            "--threshold",
+            "0.8",
+            "--verify",
+            "exact",
+            "-w",
+            "2",
+            "--no-report",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "dedup:" in printed and "clusters" in printed
+    recipe_used = orjson.loads((out / "manifest.json").read_bytes())["recipe"]["steps"][0]["dedup"]
+    assert recipe_used == {"unit": "char", "ngram": 9, "threshold": 0.8, "verify": "exact"}
+    cluster = clusters_of(out)
+    found = [cluster[o] == cluster[c] for o, c, j in pairs if j >= 0.9 and o in cluster and c in cluster]
+    assert found and all(found)
+    assert main(["dedup", str(tmp_path / "nope"), "-o", str(tmp_path / "x")]) == 2
