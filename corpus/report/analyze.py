@@ -1,0 +1,232 @@
+"""One dataset's report as a dict: every number that index.html and report.md show, and a few more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+import corpus
+from corpus.report import dedup, steps
+from corpus.report.checks import THRESHOLDS, warnings_for
+from corpus.report.compute import per_document, text_metrics, top_terms, word_tokens
+from corpus.report.source import Dataset, ShardSet, open_dataset, sample_stride, scan
+from corpus.report.stopwords import SOURCE as STOPWORDS_SOURCE
+from corpus.report.summary import counts, distribution
+
+REPORT_VERSION = 1
+DEFAULT_SAMPLE_ROWS = 20_000
+DEFAULT_SAMPLE_BYTES = 8 * 2**20
+DEFAULT_TOKEN_BYTES = 4 * 2**20
+SAMPLE_DOCUMENTS = 5
+TOP_SOURCES = 20
+ALL_DOCS = ["bytes", "chars"]
+SAMPLED = ["words", "lines", "mean_word_length", "non_alpha_ratio", "stopword_ratio", "dup_line_ratio"]
+_POLARS_ERRORS = (pl.exceptions.PolarsError, OSError)
+
+
+def _per_document(data: ShardSet, stride: int) -> pl.DataFrame:
+    """The pass over all documents; if polars fails on a damaged shard (its footer read fine), retry shard by
+    shard and leave the failing ones out, named, instead of failing the report."""
+    try:
+        return per_document(scan(data.shards), stride)
+    except _POLARS_ERRORS:
+        pass
+    frames, offset, good = [], 0, []
+    for shard in data.shards:
+        try:
+            frame = per_document(scan([shard]), stride, offset)
+        except _POLARS_ERRORS as err:
+            data.unreadable.append((shard.path, f"{type(err).__name__}: {str(err).splitlines()[0]}"))
+            continue
+        frames.append(frame)
+        good.append(shard)
+        offset += frame.height
+    data.shards = good
+    return pl.concat(frames) if frames else per_document(scan([]), stride)
+
+
+def _sources(per_doc: pl.DataFrame) -> dict[str, Any]:
+    key = pl.coalesce(pl.col("domain"), pl.col("source").replace("", None), pl.lit("(unknown)"))
+    grouped = (
+        per_doc.group_by(key.alias("key"))
+        .agg(pl.len().alias("documents"), pl.col("bytes").sum().alias("text_bytes"))
+        .sort(["documents", "key"], descending=[True, False])
+    )
+    with_url = int(per_doc["domain"].is_not_null().sum())
+    kind = "domain" if with_url == per_doc.height else ("file" if with_url == 0 else "domain or file")
+    top = grouped.head(TOP_SOURCES)
+    rest = grouped.slice(TOP_SOURCES)
+    return {
+        "available": per_doc.height > 0,
+        "kind": kind,
+        "distinct": grouped.height,
+        "documents_with_url": with_url,
+        "top": [{"key": k, "documents": int(d), "text_bytes": int(b)} for k, d, b in top.iter_rows()],
+        "other": {
+            "sources": rest.height,
+            "documents": int(rest["documents"].sum()),
+            "text_bytes": int(rest["text_bytes"].sum()),
+        },
+    }
+
+
+def _augmentation(per_doc: pl.DataFrame, pipeline: dict[str, Any]) -> dict[str, Any]:
+    aug = per_doc["augmentation"].drop_nulls()
+    transforms = aug.str.split("+").explode()
+    from_stats: dict[str, int] = {}
+    for step in pipeline["steps"]:
+        for key, value in step["counters"].items():
+            if key.startswith("copies_") and isinstance(value, (int, float)):
+                name = key.removeprefix("copies_")
+                from_stats[name] = from_stats.get(name, 0) + int(value)
+    return {
+        "available": bool(len(aug) or from_stats),
+        "augmented_documents": len(aug),
+        "original_documents": per_doc.height - len(aug),
+        "by_transform": counts(transforms, "(none)") if len(aug) else [],
+        "by_combination": counts(aug, "(none)", 20) if len(aug) else [],
+        "from_stats": dict(sorted(from_stats.items())),
+    }
+
+
+def _samples(sample: pl.DataFrame, metrics: pl.DataFrame) -> list[dict[str, Any]]:
+    if sample.height == 0:
+        return []
+    k = min(SAMPLE_DOCUMENTS, sample.height)
+    positions = sorted({round(i * (sample.height - 1) / max(1, k - 1)) for i in range(k)})
+    words = dict(zip(metrics["idx"].to_list(), metrics["words"].to_list()))
+    out = []
+    for pos in positions:
+        row = sample.row(pos, named=True)
+        out.append(steps.sample_row(row, words=words.get(row["idx"]), index=row["idx"]))
+    return out
+
+
+def analyze(
+    path: str,
+    tokenizer: str | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    sample_bytes: int = DEFAULT_SAMPLE_BYTES,
+    token_bytes: int = DEFAULT_TOKEN_BYTES,
+) -> dict[str, Any]:
+    dataset = open_dataset(path)
+    data = dataset.data
+    stride = sample_stride(data.rows, data.text_bytes, sample_rows, sample_bytes)
+    per_doc = _per_document(data, stride)
+    n = per_doc.height
+    sample = per_doc.filter(pl.col("text").is_not_null()).select("idx", "id", "source", "url", "text")
+    per_doc = per_doc.drop("text")
+    tokens = word_tokens(sample)
+    metrics = text_metrics(sample, tokens)
+    sampled = stride > 1
+    sample_bytes_total = int(per_doc.filter(pl.col("idx") % stride == 0)["bytes"].sum()) if n else 0
+    text_bytes = int(per_doc["bytes"].sum()) if n else 0
+
+    def scaled(column: str) -> int:
+        exact = int(metrics[column].sum() or 0)
+        if not sampled or not sample_bytes_total:
+            return exact
+        return round(exact / sample_bytes_total * text_bytes)
+
+    report: dict[str, Any] = {
+        "report_version": REPORT_VERSION,
+        "generated_by": f"corpus {corpus.__version__}",
+        "dataset": _dataset_info(dataset, stride),
+    }
+    report["sampling"] = {
+        "sampled": sampled,
+        "stride": stride,
+        "documents": n,
+        "sample_documents": sample.height,
+        "sample_text_bytes": sample_bytes_total,
+        "budget": {"rows": sample_rows, "text_bytes": sample_bytes},
+        "all_documents": ALL_DOCS + ["encoding damage", "sources", "languages", "duplicates", "augmentation"],
+        "sample_only": SAMPLED + ["control characters", "top words and n-grams", "tokens"],
+        "note": (
+            f"word-level numbers come from a sample of 1 in every {stride:,} documents ({sample.height:,} of "
+            f"{n:,}); totals of words and lines are scaled from it by text size"
+            if sampled
+            else "every number is computed on all documents"
+        ),
+    }
+    report["totals"] = {
+        "documents": n,
+        "text_bytes": text_bytes,
+        "chars": int(per_doc["chars"].sum()) if n else 0,
+        "words": scaled("words"),
+        "lines": scaled("lines"),
+        "words_exact": not sampled,
+        "shard_bytes": data.file_bytes,
+        "shards": len(data.shards),
+        "empty_documents": int((per_doc["bytes"] == 0).sum()) if n else 0,
+        "short_documents": int((per_doc["chars"] < THRESHOLDS["short_document_chars"]).sum()) if n else 0,
+        "conversations": int(per_doc["turns"].is_not_null().sum()) if n else 0,
+    }
+    report["pipeline"] = steps.pipeline_section(dataset, n)
+    report["rejected"] = steps.rejected_section(dataset)
+    if not report["pipeline"]["funnel"]:
+        report["pipeline"]["funnel"] = steps.funnel_without_stats(n, report["rejected"])
+    scope_all, scope_sample = "all documents", ("sample" if sampled else "all documents")
+    report["distributions"] = {c: distribution(per_doc[c], c, scope_all) for c in ALL_DOCS}
+    for c in SAMPLED:
+        report["distributions"][c] = distribution(metrics[c], c, scope_sample)
+    dup = metrics["dup_line_ratio"].drop_nulls()
+    if len(dup):
+        share = float((dup > THRESHOLDS["duplicate_line_ratio"]).sum() / len(dup))
+        report["distributions"]["dup_line_ratio"]["over_threshold_share"] = share
+    report["encoding"] = {
+        "replacement_char_documents": int(per_doc["replacement_char"].sum()) if n else 0,
+        "mojibake_documents": int(per_doc["mojibake"].sum()) if n else 0,
+        "control_char_documents": int(metrics["control_chars"].sum()) if metrics.height else 0,
+        "control_char_scope": scope_sample,
+    }
+    report["languages"] = _optional_counts(per_doc["lang"], "metadata.lang")
+    report["splits"] = _optional_counts(per_doc["split"], "metadata.split")
+    report["sources"] = _sources(per_doc)
+    report["duplicates"] = dedup.duplicates_section(dataset, per_doc)
+    report["augmentation"] = _augmentation(per_doc, report["pipeline"])
+    report["top_terms"] = {
+        "scope": scope_sample,
+        "stopwords": STOPWORDS_SOURCE,
+        "word_tokens": tokens.height,
+        **top_terms(tokens),
+    }
+    report["samples"] = _samples(sample, metrics)
+    report["tokens"] = None
+    if tokenizer:
+        from corpus.report.tokens import count_tokens
+
+        report["tokens"] = count_tokens(tokenizer, sample, text_bytes, n, token_bytes)
+        if report["tokens"]["exact"] is False and not sampled:
+            report["tokens"]["note"] = f"estimated from the first {token_bytes:,} bytes of text"
+    report["thresholds"] = dict(THRESHOLDS)
+    report["dataset"]["unreadable_shards"] = [{"path": p, "error": e} for p, e in data.unreadable]
+    report["warnings"] = warnings_for(report)
+    return report
+
+
+def _optional_counts(series: pl.Series, origin: str) -> dict[str, Any]:
+    known = int(series.is_not_null().sum())
+    if not known:
+        return {"available": False, "origin": origin}
+    return {"available": True, "origin": origin, "known": known, "counts": counts(series, "(unknown)")}
+
+
+def _dataset_info(dataset: Dataset, stride: int) -> dict[str, Any]:
+    data = dataset.data
+    formats = sorted({"parquet" if s.path.endswith(".parquet") else "arrow" for s in data.shards})
+    return {
+        "path": dataset.path,
+        "name": dataset.name,
+        "layout": dataset.layout,
+        "formats": formats,
+        "shards": len(data.shards),
+        "shard_bytes": data.file_bytes,
+        "has_stats": dataset.stats is not None,
+        "has_manifest": dataset.manifest is not None,
+        "rejected_reasons": sorted(dataset.rejected),
+        "has_duplicates": bool(dataset.duplicates.shards),
+        "problems": list(dataset.problems),
+        "unreadable_shards": [],
+    }

@@ -1,0 +1,159 @@
+"""Duplicate clusters, from whatever the run left: the duplicates/ audit dataset of the dedup step, a
+`dedup_cluster` id in document metadata, or `duplicate_of` on the rejected copies (exact dedup).
+
+The duplicates dataset is read by column names, so either of its two natural shapes works: one row per
+cluster with a list of member ids, or one row per member with its cluster id. Columns with "jaccard" in
+their name are averaged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from corpus.report.source import Dataset, scan
+from corpus.report.steps import SAMPLE_CHARS
+
+CLUSTER_COLUMNS = ("cluster_id", "cluster", "dedup_cluster")
+MEMBER_LIST_COLUMNS = ("member_ids", "members", "ids", "documents", "doc_ids")
+MEMBER_COLUMNS = ("id", "doc_id", "document_id", "member_id")
+LARGEST = 5
+
+
+def _scan_any(shards) -> pl.LazyFrame:
+    frames = []
+    for shard in shards:
+        frames.append(
+            pl.scan_parquet(shard.path) if shard.path.endswith(".parquet") else pl.scan_ipc(shard.path)
+        )
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _from_audit(dataset: Dataset) -> pl.DataFrame | None:
+    """(cluster, size, members, jaccard columns...) from duplicates/, or None if its shape is not known."""
+    shards = [s for s in dataset.duplicates.shards]
+    if not shards:
+        return None
+    lf = _scan_any(shards)
+    schema = lf.collect_schema()
+    cluster = next((c for c in CLUSTER_COLUMNS if c in schema), None)
+    jaccard = [c for c, t in schema.items() if "jaccard" in c.lower() and t.is_numeric()]
+    members = next((c for c in MEMBER_LIST_COLUMNS if c in schema and isinstance(schema[c], pl.List)), None)
+    if cluster and members:
+        return lf.select(
+            pl.col(cluster).cast(pl.String).alias("cluster"),
+            pl.col(members).list.len().alias("size"),
+            pl.col(members).list.head(LARGEST).cast(pl.List(pl.String)).alias("members"),
+            *[pl.col(c) for c in jaccard],
+        ).collect()
+    member = next((c for c in MEMBER_COLUMNS if c in schema), None)
+    if cluster and member:
+        return (
+            lf.group_by(pl.col(cluster).cast(pl.String).alias("cluster"))
+            .agg(
+                pl.len().alias("size"),
+                pl.col(member).cast(pl.String).head(LARGEST).alias("members"),
+                *[pl.col(c).mean() for c in jaccard],
+            )
+            .collect()
+        )
+    return None
+
+
+def _from_metadata(per_doc: pl.DataFrame, rejected_meta: pl.DataFrame) -> tuple[pl.DataFrame | None, str]:
+    clusters = pl.concat(
+        [
+            per_doc.select(pl.col("dedup_cluster").alias("cluster")).drop_nulls(),
+            rejected_meta.select(pl.col("dedup_cluster").alias("cluster")).drop_nulls(),
+        ]
+    )
+    if clusters.height:
+        sizes = clusters.group_by("cluster").agg(pl.len().alias("size")).filter(pl.col("size") > 1)
+        return sizes.with_columns(
+            pl.lit(None, dtype=pl.List(pl.String)).alias("members")
+        ), "metadata.dedup_cluster"
+    copies = rejected_meta.select("duplicate_of", "id").drop_nulls("duplicate_of")
+    if copies.height:
+        sizes = copies.group_by(pl.col("duplicate_of").alias("cluster")).agg(
+            (pl.len() + 1).alias("size"), pl.col("id").head(LARGEST - 1).alias("copies")
+        )
+        sizes = sizes.with_columns(pl.concat_list(pl.col("cluster"), pl.col("copies")).alias("members"))
+        return sizes.drop("copies"), "rejected duplicate_of"
+    return None, ""
+
+
+def rejected_metadata(dataset: Dataset) -> pl.DataFrame:
+    """(id, duplicate_of, dedup_cluster) of every rejected document that has either."""
+    frames = []
+    for shards in dataset.rejected.values():
+        if shards.shards:
+            meta = pl.col("metadata")
+            frames.append(
+                scan(shards.shards)
+                .select(
+                    pl.col("id"),
+                    meta.str.json_path_match("$.duplicate_of").alias("duplicate_of"),
+                    meta.str.json_path_match("$.dedup_cluster").alias("dedup_cluster"),
+                )
+                .filter(pl.col("duplicate_of").is_not_null() | pl.col("dedup_cluster").is_not_null())
+                .collect(engine="streaming")
+            )
+    if not frames:
+        return pl.DataFrame(schema={"id": pl.String, "duplicate_of": pl.String, "dedup_cluster": pl.String})
+    return pl.concat(frames)
+
+
+def _texts(dataset: Dataset, ids: list[str]) -> dict[str, str]:
+    """Text of the given documents, wherever they are (kept or rejected)."""
+    if not ids:
+        return {}
+    shards = list(dataset.data.shards) + [s for r in dataset.rejected.values() for s in r.shards]
+    found = scan(shards, ["id", "text"]).filter(pl.col("id").is_in(ids)).collect(engine="streaming")
+    out: dict[str, str] = {}
+    for doc_id, text in found.iter_rows():
+        out.setdefault(doc_id, text or "")
+    return out
+
+
+def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any]:
+    rejected_meta = rejected_metadata(dataset)
+    clusters, origin = _from_audit(dataset), "duplicates/"
+    if clusters is None:
+        clusters, origin = _from_metadata(per_doc, rejected_meta)
+    if clusters is None or clusters.height == 0:
+        note = "no duplicate clusters: no duplicates/ dataset, dedup_cluster or duplicate_of in metadata"
+        if dataset.duplicates.shards and clusters is None:
+            note = "duplicates/ has no recognised cluster columns (" + ", ".join(CLUSTER_COLUMNS) + ")"
+        return {"available": False, "note": note}
+    sizes = clusters["size"]
+    size_counts = sizes.value_counts(name="clusters").sort("size")
+    largest = clusters.sort(["size", "cluster"], descending=[True, False]).head(LARGEST)
+    wanted = [m for members in largest["members"].to_list() if members for m in members[:2]]
+    texts = _texts(dataset, wanted)
+    top = []
+    jaccard_cols = [c for c in clusters.columns if "jaccard" in c.lower()]
+    for row in largest.iter_rows(named=True):
+        members = row["members"] or []
+        entry = {
+            "cluster": row["cluster"],
+            "size": int(row["size"]),
+            "members": members,
+            "samples": [
+                {"id": m, "text": texts[m][:SAMPLE_CHARS], "truncated": len(texts[m]) > SAMPLE_CHARS}
+                for m in members[:2]
+                if m in texts
+            ],
+        }
+        entry.update({c: row[c] for c in jaccard_cols})
+        top.append(entry)
+    return {
+        "available": True,
+        "origin": origin,
+        "clusters": int(clusters.height),
+        "documents_in_clusters": int(sizes.sum()),
+        "removed": int(sizes.sum() - clusters.height),
+        "size_counts": [[int(s), int(n)] for s, n in size_counts.iter_rows()],
+        "jaccard_mean": {c: clusters[c].mean() for c in jaccard_cols},
+        "largest": top,
+    }
