@@ -104,11 +104,9 @@ class BoilerplateReference:
         n = norm_line(line)
         if not n:
             return False
-        if n in SPHINX_NAV_LINES:
-            return True
-        if n in self.inside:
+        if n in self.inside:  # text the article itself has (a table cell "Index") is never boilerplate
             return False
-        if n in self.outside:
+        if n in SPHINX_NAV_LINES or n in self.outside:
             return True
         # a line made of several outside fragments (an extractor may join a footer into one line)
         return len(n.split()) >= 3 and f" {n} " in self.outside_blob and f" {n} " not in self.inside_blob

@@ -122,7 +122,7 @@ BOILERPLATE_PARTS = frozenset(
     crumbs sidebar sidebars sphinxsidebar sphinxsidebarwrapper cookie cookies consent gdpr ccpa related share
     sharing sharethis social socials ad ads advert adverts advertisement advertising adsbygoogle sponsor
     sponsored promo popup modal newsletter subscribe subscription signup pagination pager pagenav skiplink
-    skiplinks toolbar footer masthead topbar headerlink comments disqus searchbox
+    skiplinks toolbar footer masthead topbar headerlink comments disqus searchbox feedback
     """.split()
 )
 # Whole tokens only: as parts these would also hit content ("page-header" holds the title).
@@ -138,9 +138,9 @@ BOILERPLATE_ROLES = frozenset(
 # Cheap C-level pre-filter: any element whose class or id contains one of these stems, or that has a
 # boilerplate role, is a candidate; `is_boilerplate` then decides on whole words.
 _STEMS = (
-    "nav menu crumb sidebar cookie consent gdpr ccpa related share social ad sponsor promo popup modal "
+    "nav menu crumb sidebar cookie consent gdpr ccpa related shar social ad sponsor promo popup modal "
     "newsletter subscri signup pag skip toolbar footer header masthead topbar comment disqus search "
-    "sr-only hidden screen-reader"
+    "sr-only hidden screen-reader feedback"
 ).split()
 CANDIDATE_SELECTOR = ", ".join(
     [f'[class*="{s}" i], [id*="{s}" i]' for s in _STEMS]
