@@ -341,8 +341,9 @@ def wordnet_missing() -> str | None:
 
 
 class Synonym(NlpaugTransform):
-    """nlpaug SynonymAug(aug_src="wordnet"): content words replaced by a WordNet synonym. Needs NLTK's
-    WordNet data (NLTK_DATA); without it the recipe is refused, or the transform skipped if optional."""
+    """nlpaug SynonymAug(aug_src="wordnet"): content words replaced by a WordNet synonym, from NLTK's
+    WordNet data under NLTK_DATA (without it the recipe is refused, or the transform skipped if optional).
+    Synonyms come from every part of speech: nltk's POS tagger data is not used."""
 
     name = "synonym"
     requires = "NLTK WordNet data (corpora/wordnet under NLTK_DATA)"

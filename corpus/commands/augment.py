@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 DEFAULT_RECIPE = "augment"  # pipelines/augment.yaml
@@ -17,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Read INPUT (a dataset written by corpus, JSONL, text, ...), assign train/validation/test "
         "splits and add augmented copies of train documents, each tagged with its source id, transforms "
         "and seed. Without --recipe, pipelines/augment.yaml is used.",
-        epilog="transforms: " + ", ".join(TRANSFORMS) + ". See 'corpus steps augment' for the options.",
+        epilog=_transforms_help(TRANSFORMS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", help="input file, folder or glob")
     p.add_argument("--output", "-o", required=True, help="output dataset directory")
@@ -30,6 +32,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="delete an existing output directory first")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
     p.set_defaults(func=run)
+
+
+def _transforms_help(transforms: dict) -> str:
+    """Every transform with its parameters and defaults: the reference for recipe authors."""
+    from corpus.augment.base import COMMON_PARAMS
+
+    lines = [
+        "transforms (recipe: augment: {transforms: [name, {name: {param: value}}]}); every transform takes",
+        "  " + ", ".join(f"{k}={v}" for k, v in COMMON_PARAMS.items()) + " unless shown otherwise:",
+    ]
+    for name, cls in transforms.items():
+        first = re.split(r"\.\s", " ".join((cls.__doc__ or "").split()))[0]
+        own = ", ".join(f"{k}={v}" for k, v in cls.extra.items())
+        lines.append(f"  {name:<18} {first}")
+        if own:
+            lines.append(f"  {'':<18} ({own})")
+    lines.append("step options: see 'corpus steps augment'.")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
