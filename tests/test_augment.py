@@ -337,6 +337,10 @@ def test_guard_rails_count_skipped_copies(monkeypatch):
     assert stats["skipped_identical"] == 2 and stats["no_target_text"] == 1
     assert stats["skipped_too_long"] == 1 and stats["already_augmented"] == 1
 
+    broken = Document(text="user: ?", id="odd-chat", metadata={"turns": [{"role": "user", "content": None}]})
+    out, stats = run_step([broken], transforms=["case_noise"])
+    assert out == [broken] and stats["no_target_text"] == 1
+
     out, stats = run_step([Document(text="Amen.", id="amen")], transforms=[{"word_dropout": {"p": 1.0}}])
     assert stats["skipped_identical"] == 1  # the one word always stays: nothing to drop
     out, stats = run_step([Document(text="Amen.", id="amen")], transforms=["case_noise"], copies=12)

@@ -95,7 +95,9 @@ class CopyMaker:
             return [
                 (i, t["content"])
                 for i, t in enumerate(turns)
-                if (wanted or t.get("role") in self.roles) and t.get("content", "").strip()
+                if (wanted or t.get("role") in self.roles)
+                and isinstance(t.get("content"), str)
+                and t["content"].strip()
             ]
         return [(0, doc.text)] if doc.text.strip() else []
 
