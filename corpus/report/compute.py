@@ -80,8 +80,8 @@ def text_metrics(sample: pl.DataFrame, tokens: pl.DataFrame) -> pl.DataFrame:
     nonspace = text.str.replace_all(r"\s+", "").str.len_chars()
     letters = text.str.replace_all(r"[^\p{L}]+", "").str.len_chars()
     words = text.str.count_matches(r"\S+")
-    blank_free = pl.element().str.strip_chars().filter(pl.element().str.len_bytes() > 0)
-    line_list = text.str.split("\n").list.eval(blank_free)
+    stripped = text.str.split("\n").list.eval(pl.element().str.strip_chars())
+    line_list = stripped.list.eval(pl.element().filter(pl.element().str.len_bytes() > 0))
     base = sample.lazy().select(
         "idx",
         words.alias("words"),

@@ -30,35 +30,60 @@ def _scan_any(shards) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _from_audit(dataset: Dataset) -> pl.DataFrame | None:
-    """(cluster, size, members, jaccard columns...) from duplicates/, or None if its shape is not known."""
-    shards = [s for s in dataset.duplicates.shards]
-    if not shards:
-        return None
-    lf = _scan_any(shards)
+def _from_audit(dataset: Dataset) -> tuple[pl.DataFrame | None, dict[str, Any]]:
+    """(cluster, size, kept, members, <jaccard>_min...) from duplicates/ plus the mean Jaccard of the members
+    against their kept document; (None, {}) if the folder's shape is not known."""
+    if not dataset.duplicates.shards:
+        return None, {}
+    lf = _scan_any(dataset.duplicates.shards)
     schema = lf.collect_schema()
     cluster = next((c for c in CLUSTER_COLUMNS if c in schema), None)
-    jaccard = [c for c, t in schema.items() if "jaccard" in c.lower() and t.is_numeric()]
+    kept = pl.col("kept_id").cast(pl.String) if "kept_id" in schema else pl.lit(None, dtype=pl.String)
+    numeric = [c for c, t in schema.items() if "jaccard" in c.lower() and t.is_numeric()]
+    listed = [
+        c
+        for c, t in schema.items()
+        if "jaccard" in c.lower() and isinstance(t, pl.List) and t.inner.is_numeric()
+    ]
     members = next((c for c in MEMBER_LIST_COLUMNS if c in schema and isinstance(schema[c], pl.List)), None)
     if cluster and members:
-        return lf.select(
+        size = pl.col("size") if "size" in schema else pl.col(members).list.len()
+        frame = lf.select(
             pl.col(cluster).cast(pl.String).alias("cluster"),
-            pl.col(members).list.len().alias("size"),
-            pl.col(members).list.head(LARGEST).cast(pl.List(pl.String)).alias("members"),
-            *[pl.col(c) for c in jaccard],
+            size.cast(pl.Int64).alias("size"),
+            kept.alias("kept"),
+            pl.col(members).cast(pl.List(pl.String)).alias("all_members"),
+            *[pl.col(c) for c in numeric + listed],
         ).collect()
+        means = {}
+        for c in listed:
+            # each member against the kept one; the kept member itself (1.0) is left out
+            pairs = frame.select("kept", "all_members", c).filter(
+                pl.col(c).list.len() == pl.col("all_members").list.len()
+            )
+            pairs = pairs.explode("all_members", c)
+            pairs = pairs.filter(pl.col("kept").is_null() | (pl.col("all_members") != pl.col("kept")))
+            means[c] = pairs[c].mean()
+        for c in numeric:
+            means[c] = frame[c].mean()
+        frame = frame.with_columns(
+            pl.col("all_members").list.head(LARGEST + 1).alias("members"),
+            *[pl.col(c).list.min().alias(f"{c}_min") for c in listed],
+        ).drop("all_members", *listed)
+        return frame, means
     member = next((c for c in MEMBER_COLUMNS if c in schema), None)
     if cluster and member:
-        return (
+        frame = (
             lf.group_by(pl.col(cluster).cast(pl.String).alias("cluster"))
             .agg(
                 pl.len().alias("size"),
-                pl.col(member).cast(pl.String).head(LARGEST).alias("members"),
-                *[pl.col(c).mean() for c in jaccard],
+                pl.col(member).cast(pl.String).sort().head(LARGEST).alias("members"),
+                *[pl.col(c).mean() for c in numeric],
             )
             .collect()
         )
-    return None
+        return frame, {c: frame[c].mean() for c in numeric}
+    return None, {}
 
 
 def _from_metadata(per_doc: pl.DataFrame, rejected_meta: pl.DataFrame) -> tuple[pl.DataFrame | None, str]:
@@ -118,8 +143,12 @@ def _texts(dataset: Dataset, ids: list[str]) -> dict[str, str]:
 
 def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any]:
     rejected_meta = rejected_metadata(dataset)
-    clusters, origin = _from_audit(dataset), "duplicates/"
+    try:
+        (clusters, jaccard), origin = _from_audit(dataset), "duplicates/"
+    except (pl.exceptions.PolarsError, OSError):  # a damaged audit must not cost the whole report
+        clusters, jaccard = None, {}
     if clusters is None:
+        jaccard = {}
         clusters, origin = _from_metadata(per_doc, rejected_meta)
     if clusters is None or clusters.height == 0:
         note = "no duplicate clusters: no duplicates/ dataset, dedup_cluster or duplicate_of in metadata"
@@ -129,15 +158,21 @@ def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any
     sizes = clusters["size"]
     size_counts = sizes.value_counts(name="clusters").sort("size")
     largest = clusters.sort(["size", "cluster"], descending=[True, False]).head(LARGEST)
-    wanted = [m for members in largest["members"].to_list() if members for m in members[:2]]
+    kept = largest["kept"].to_list() if "kept" in largest.columns else [None] * largest.height
+    wanted = [
+        m for k, ms in zip(kept, largest["members"].to_list()) for m in ([k] if k else []) + (ms or [])[:2]
+    ]
     texts = _texts(dataset, wanted)
     top = []
-    jaccard_cols = [c for c in clusters.columns if "jaccard" in c.lower()]
+    jaccard_cols = [c for c in clusters.columns if "jaccard" in c.lower()]  # per cluster
     for row in largest.iter_rows(named=True):
         members = row["members"] or []
+        if row.get("kept"):  # the kept document first, then the others in their order
+            members = [row["kept"]] + [m for m in members if m != row["kept"]][: LARGEST - 1]
         entry = {
             "cluster": row["cluster"],
             "size": int(row["size"]),
+            "kept": row.get("kept"),
             "members": members,
             "samples": [
                 {"id": m, "text": texts[m][:SAMPLE_CHARS], "truncated": len(texts[m]) > SAMPLE_CHARS}
@@ -154,6 +189,6 @@ def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any
         "documents_in_clusters": int(sizes.sum()),
         "removed": int(sizes.sum() - clusters.height),
         "size_counts": [[int(s), int(n)] for s, n in size_counts.iter_rows()],
-        "jaccard_mean": {c: clusters[c].mean() for c in jaccard_cols},
+        "jaccard_mean": {c: v for c, v in jaccard.items() if v is not None},
         "largest": top,
     }

@@ -93,12 +93,13 @@ def _inspect(path: str) -> Shard:
     size = os.path.getsize(path)
     if path.endswith(PARQUET_EXT):
         meta = pq.read_metadata(path)
-        names = tuple(meta.schema.names)
+        names = tuple(meta.schema.to_arrow_schema().names)
         text_bytes = 0
-        if "text" in names:
-            col = names.index("text")
-            for i in range(meta.num_row_groups):
-                text_bytes += meta.row_group(i).column(col).total_uncompressed_size
+        for i in range(meta.num_row_groups):
+            group = meta.row_group(i)
+            for j in range(group.num_columns):
+                if group.column(j).path_in_schema == "text":
+                    text_bytes += group.column(j).total_uncompressed_size
         return Shard(path, meta.num_rows, size, text_bytes, names)
     with pa.memory_map(path) as source:
         reader = ipc.open_file(source)
@@ -106,7 +107,7 @@ def _inspect(path: str) -> Shard:
         return Shard(path, rows, size, size, tuple(reader.schema.names))
 
 
-def inspect_shards(paths: list[str]) -> ShardSet:
+def inspect_shards(paths: list[str], require_text: bool = True) -> ShardSet:
     out = ShardSet()
     for path in paths:
         try:
@@ -116,7 +117,7 @@ def inspect_shards(paths: list[str]) -> ShardSet:
                 (path, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
             )
             continue
-        if "text" not in shard.columns:
+        if require_text and "text" not in shard.columns:
             out.unreadable.append((path, "no 'text' column"))
             continue
         out.shards.append(shard)
@@ -164,7 +165,7 @@ def open_dataset(path: str) -> Dataset:
             files = _list_recursive(os.path.join(rejected_dir, reason))
             if files:
                 rejected[reason] = inspect_shards(files)
-    duplicates = inspect_shards(_list_recursive(os.path.join(path, "duplicates")))
+    duplicates = inspect_shards(_list_recursive(os.path.join(path, "duplicates")), require_text=False)
     if os.path.isdir(os.path.join(path, "data")):
         layout, files = "corpus", _list_recursive(os.path.join(path, "data"))
     else:

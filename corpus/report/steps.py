@@ -3,6 +3,7 @@ to documents written, and the rejected documents on disk by reason, with samples
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import polars as pl
@@ -79,6 +80,7 @@ def rejected_section(dataset: Dataset, samples_per_reason: int = 3) -> dict[str,
                 "mean_chars": float(totals["chars"][0] or 0) / docs if docs else 0.0,
                 "samples": [sample_row(row) for row in head.iter_rows(named=True)],
                 "unreadable_shards": len(shards.unreadable),
+                "first_shard": os.path.basename(shards.shards[0].path),
             }
         )
     reasons.sort(key=lambda r: (-r["documents"], r["reason"]))
@@ -107,7 +109,8 @@ def funnel_without_stats(kept: int, rejected: dict[str, Any]) -> list[dict[str, 
         return []
     total = kept + rejected["documents"]
     funnel = [{"label": "kept + rejected", "documents": total}]
-    for r in rejected["reasons"]:
+    # rejected shards are named part-s<stage><position>-..., so their names give the order of the steps
+    for r in sorted(rejected["reasons"], key=lambda r: (r["first_shard"], r["reason"])):
         total -= r["documents"]
         funnel.append({"label": f"minus {r['reason']}", "documents": total, "dropped": r["documents"]})
     return funnel
