@@ -12,7 +12,14 @@ from datatrove.data import Document
 from corpus.errors import RecipeError
 from corpus.html import BACKENDS, Options, extract_html
 from corpus.html.quality import boilerplate_reference, rst_text, word_recall
-from corpus.html.rules import _STEMS, BOILERPLATE_PARTS, BOILERPLATE_TOKENS, MARKERS
+from corpus.html.rules import (
+    BOILERPLATE_PARTS,
+    BOILERPLATE_TOKENS,
+    CANDIDATE_SELECTOR,
+    INLINE_TOKENS,
+    MARKERS,
+    is_boilerplate,
+)
 from corpus.processors.html_extract import HtmlExtract
 from corpus.readers.decode import decode_text, looks_binary
 from corpus.registry import check_options, step_class
@@ -172,6 +179,16 @@ def test_heading_anchors_and_docbook_navigation_are_dropped(backend):
     assert extract_html(docbook, backend).lines == ["8.5. Date/Time Types", "PostgreSQL supports dates."]
 
 
+def test_the_most_specific_main_container_wins(backend):
+    html = (
+        '<div id="content"><p>Sale: 20% off lamps this week only, do not miss it.</p>'
+        "<main><h1>Care guide</h1><p>Dust the shade monthly.</p></main></div>"
+    )
+    assert extract_html(html, backend).lines == ["Care guide", "Dust the shade monthly."]
+    tiny_main = "<main><p>x</p></main>" + "<p>" + "long article text " * 100 + "</p>"
+    assert not extract_html(tiny_main, backend).main_found  # a decorative <main> does not hide the page
+
+
 def test_heading_slug_ids_are_not_mistaken_for_boilerplate(backend):
     html = '<main><section id="cookie-objects"><h2>Cookie Objects</h2><p>Morsel.</p></section><p>x</p></main>'
     assert extract_html(html, backend).lines == ["Cookie Objects", "Morsel.", "x"]
@@ -215,9 +232,39 @@ def test_huge_page_is_cut_to_the_limit():
     assert small.flags == ["html_truncated"] and small.lines
 
 
-def test_every_boilerplate_word_passes_the_css_prefilter():
-    # a word no stem covers would never reach is_boilerplate on the selectolax backend
-    assert [w for w in BOILERPLATE_PARTS | BOILERPLATE_TOKENS if not any(s in w for s in _STEMS)] == []
+def test_css_prefilter_lets_through_everything_the_rules_would_drop():
+    # is_boilerplate only ever sees what CANDIDATE_SELECTOR picks on the selectolax backend
+    from selectolax.lexbor import LexborHTMLParser
+
+    words = sorted(BOILERPLATE_PARTS | BOILERPLATE_TOKENS | INLINE_TOKENS) + [
+        "content",
+        "Main-Nav",
+        "x_cookieBar",
+    ]
+    tags = ["div", "span", "a", "code", "section", "ul", "p", "nav", "dt", "ins"]
+    html = "".join(
+        f'<{tag} class="{w} z" id="{words[(i + 7) % len(words)]}">t</{tag}>'
+        + f'<{tag} role="{"navigation" if i % 2 else "note"}" style="{"display: none" if i % 3 else ""}">r</{tag}>'
+        for i, w in enumerate(words)
+        for tag in tags
+    )
+    body = LexborHTMLParser(html).body
+    picked = {n.mem_id for n in body.css(CANDIDATE_SELECTOR)}
+    judged = [
+        n
+        for n in body.traverse()
+        if n.tag != "body"
+        and is_boilerplate(
+            n.tag,
+            n.attributes.get("class"),
+            n.attributes.get("id"),
+            n.attributes.get("role"),
+            "hidden" in n.attributes,
+            n.attributes.get("style"),
+        )
+    ]
+    assert len(judged) > 500
+    assert [n.html for n in judged if n.mem_id not in picked] == []
 
 
 # --- the step ---------------------------------------------------------------------------------------------

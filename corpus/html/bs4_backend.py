@@ -13,6 +13,7 @@ from corpus.html.rules import (
     BLOCK_TAGS,
     BOILERPLATE_TAGS,
     CONTENT_IN_MAIN,
+    INLINE_TAGS,
     INVISIBLE_TAGS,
     LINK_CLOSE,
     LINK_OPEN,
@@ -92,7 +93,7 @@ def _render(root: Tag, skip: set[int], pres: list[str] | None = None, links: boo
 
 
 def _text_len(node: Tag, skip: set[int]) -> int:
-    return len("".join(_render(node, skip).split()))
+    return len(_render(node, skip))
 
 
 def _outermost(nodes: list[Tag]) -> list[Tag]:
@@ -130,7 +131,7 @@ def _drop_boilerplate(root: Tag, in_main: bool, skip: set[int]) -> None:
         if tag in CONTENT_IN_MAIN:
             nodes = [] if in_main else [n for n in nodes if n.find_parent(MAIN_TAGS) is None]
         skip.update(id(n) for n in nodes)
-    scope_len = _text_len(root, skip)
+    scope_len = None
     victims = []
     # every element with one of the attributes the rules read; soupsieve would take 80% of the run time
     # on rules.CANDIDATE_SELECTOR, and is_boilerplate decides alone anyway (the selector only narrows)
@@ -140,8 +141,10 @@ def _drop_boilerplate(root: Tag, in_main: bool, skip: set[int]) -> None:
         attrs = (_attr(node, "class"), _attr(node, "id"), _attr(node, "role"))
         if not is_boilerplate(node.name, *attrs, node.has_attr("hidden"), _attr(node, "style")):
             continue
-        if _text_len(node, skip) > MAX_BOILERPLATE_SHARE * scope_len:
-            continue
+        if node.name not in INLINE_TAGS:
+            scope_len = _text_len(root, skip) if scope_len is None else scope_len
+            if _text_len(node, skip) > MAX_BOILERPLATE_SHARE * scope_len:
+                continue
         victims.append(node)
     skip.update(id(n) for n in victims)
 

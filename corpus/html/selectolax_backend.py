@@ -13,9 +13,11 @@ from corpus.html.rules import (
     BOILERPLATE_TAGS,
     CANDIDATE_SELECTOR,
     CONTENT_IN_MAIN,
+    INLINE_TAGS,
     INVISIBLE_TAGS,
     LINK_CLOSE,
     LINK_OPEN,
+    MAIN_CONTAINERS,
     MAIN_SELECTORS,
     MAIN_TAGS,
     MAX_BOILERPLATE_SHARE,
@@ -28,11 +30,15 @@ from corpus.html.rules import (
     collapse,
     finish_lines,
     is_boilerplate,
+    main_rank,
     pre_placeholder,
 )
 
 _INVISIBLE = ", ".join(INVISIBLE_TAGS)
 _PRE = ", ".join(PRE_TAGS)
+_BREAKS = BLOCK_SELECTOR + ", br"
+_ANY_MAIN = ", ".join(MAIN_SELECTORS)
+_BOILERPLATE_TAGS = ", ".join(BOILERPLATE_TAGS)
 
 
 def _parse(html: str) -> LexborHTMLParser:
@@ -43,7 +49,8 @@ def _parse(html: str) -> LexborHTMLParser:
 
 
 def _text_len(node: LexborNode) -> int:
-    return len("".join(node.text().split()))
+    """Length of the text, source indentation included: only ever compared as a share of another."""
+    return len(node.text())
 
 
 def _has_ancestor(node: LexborNode, ids: set[int]) -> bool:
@@ -82,11 +89,13 @@ def _find_main(body: LexborNode) -> list[LexborNode] | None:
     body_len = _text_len(body)
     if not body_len:
         return None
-    for selector in MAIN_SELECTORS:
-        nodes = body.css(selector)
+    found = body.css(_ANY_MAIN)  # one tree walk for all of them; then rank the few hits
+    ranks = [main_rank(n.tag, n.attributes) for n in found]
+    for rank, (tag, _, _) in enumerate(MAIN_CONTAINERS):
+        nodes = [n for n, r in zip(found, ranks) if r == rank]
         if not nodes:
             continue
-        if selector == "article":  # a listing page has several: keep every outermost one, in order
+        if tag == "article":  # a listing page has several: keep every outermost one, in order
             nodes = _outermost(nodes)
         else:
             nodes = [max(nodes, key=_text_len)]
@@ -96,28 +105,26 @@ def _find_main(body: LexborNode) -> list[LexborNode] | None:
 
 
 def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
-    for tag in BOILERPLATE_TAGS:
-        nodes = root.css(tag)
-        if tag in CONTENT_IN_MAIN:
-            nodes = [] if in_main else [n for n in nodes if not _inside(n, MAIN_TAGS)]
-        _decompose(nodes)
-    scope_len = _text_len(root)
+    nodes = root.css(_BOILERPLATE_TAGS)
+    if nodes:
+        keep_content = [n for n in nodes if n.tag in CONTENT_IN_MAIN and (in_main or _inside(n, MAIN_TAGS))]
+        keep_ids = {n.mem_id for n in keep_content}
+        _decompose(n for n in nodes if n.mem_id not in keep_ids)
+    scope_len = None
     victims = []
     for node in root.css(CANDIDATE_SELECTOR):
-        if node.tag in PROTECTED_TAGS:
+        tag = node.tag
+        if tag in PROTECTED_TAGS:
             continue
         attrs = node.attributes
         if not is_boilerplate(
-            node.tag,
-            attrs.get("class"),
-            attrs.get("id"),
-            attrs.get("role"),
-            "hidden" in attrs,
-            attrs.get("style"),
+            tag, attrs.get("class"), attrs.get("id"), attrs.get("role"), "hidden" in attrs, attrs.get("style")
         ):
             continue
-        if _text_len(node) > MAX_BOILERPLATE_SHARE * scope_len:
-            continue
+        if tag not in INLINE_TAGS:  # a layout wrapper named "with-sidebar" must not take the page with it
+            scope_len = _text_len(root) if scope_len is None else scope_len
+            if _text_len(node) > MAX_BOILERPLATE_SHARE * scope_len:
+                continue
         victims.append(node)
     _decompose(victims)
 
@@ -126,11 +133,12 @@ def _mark(root: LexborNode, pres: list[str], links: bool) -> None:
     for pre in _outermost(root.css(_PRE)):
         pres.append(pre.text())
         pre.replace_with(pre_placeholder(len(pres) - 1))
-    for node in root.css("br"):
-        node.replace_with(BLOCK)
-    for node in root.css(BLOCK_SELECTOR):
-        node.insert_before(BLOCK)
-        node.insert_after(BLOCK)
+    for node in root.css(_BREAKS):
+        if node.tag == "br":
+            node.replace_with(BLOCK)
+        else:
+            node.insert_before(BLOCK)
+            node.insert_after(BLOCK)
     if links:
         for node in root.css("a[href]"):
             node.insert_before(LINK_OPEN)
@@ -146,7 +154,7 @@ def _title(tree: LexborHTMLParser) -> str:
 
 
 def _canonical(tree: LexborHTMLParser) -> str:
-    node = tree.css_first('link[rel~="canonical" i][href]')
+    node = tree.head.css_first('link[rel~="canonical" i][href]') if tree.head is not None else None
     return (node.attributes.get("href") or "").strip() if node is not None else ""
 
 

@@ -1,0 +1,451 @@
+"""Benchmark: corpus' web recipe on the python-docs HTML against its peers, same pages, same worker count, one run.
+
+Contenders, each in its own subprocess (so peak RSS is its own), each reading the same HTML files from disk:
+  corpus_recipe          corpus.pipeline.run_recipe(load_recipe("pipelines/web.yaml"), ...) end to end:
+                         read, html_extract, the recipe's other steps, sharded Parquet writing (no quality report)
+  corpus_html_extract    the html_extract step alone (selectolax backend) in a plain loop
+  corpus_html_extract_bs4  the same step with backend=bs4
+  bs4_get_text           BeautifulSoup(html, "lxml").get_text("\\n"): the bare loop, no boilerplate removal
+  trafilatura            trafilatura.extract(html), default options
+  datatrove_trafilatura  a datatrove pipeline: file reader -> datatrove.pipeline.extractors.Trafilatura (its
+                         defaults: favour_precision, 1 s timeout per page) -> JsonlWriter, LocalPipelineExecutor
+With --workers W the plain loops use a multiprocessing pool of W processes and the two pipelines W tasks'
+worth of workers. Throughput counts the input pages and their HTML bytes over the contender's processing time
+(imports excluded). Peak RSS is the largest of the contender's own high-water mark and that of any of its
+worker processes. Quality is computed afterwards, untimed, on each contender's output against the rst sources
+(corpus.html.quality): word recall (a page a contender dropped counts as recall 0) and the share of boilerplate
+lines (navigation text: found outside the page's role=main div and not inside it).
+
+    .venv/bin/python tests/benchmarks/bench_web.py [--limit N] [--workers W] [--only name,name]
+Writes reports/benchmarks/web.json and web.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+DOCS = SHARED / "python-docs"
+REPORTS = REPO / "reports" / "benchmarks"
+WEB_RECIPE = REPO / "pipelines" / "web.yaml"
+sys.path.insert(0, str(REPO))
+
+CONTENDERS = (
+    "corpus_recipe",
+    "corpus_html_extract",
+    "corpus_html_extract_bs4",
+    "bs4_get_text",
+    "trafilatura",
+    "datatrove_trafilatura",
+)
+BASELINE = "datatrove_trafilatura"
+# used only while pipelines/web.yaml does not exist yet; the report says which recipe ran
+FALLBACK_RECIPE = {
+    "name": "web-fallback",
+    "input": {"format": "auto"},
+    "steps": [{"html_extract": {}}, {"exact_dedup": {}}],
+    "output": {"format": "parquet", "rejected": True},
+}
+
+
+# --- the contenders (run in a child process) ----------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", errors="replace")
+
+
+def _corpus_step(paths: list[str], backend: str) -> list[tuple[str, str]]:
+    from datatrove.data import Document
+
+    from corpus.processors.html_extract import HtmlExtract
+
+    step = HtmlExtract(backend=backend)
+    out = []
+    for path in paths:
+        doc = Document(text=_read(path), id=path, metadata={"content_type": "html"})
+        out.append((path, doc.text if step.apply(doc) is None else ""))
+    return out
+
+
+def _bs4(paths: list[str]) -> list[tuple[str, str]]:
+    from bs4 import BeautifulSoup
+
+    return [(p, BeautifulSoup(_read(p), "lxml").get_text("\n")) for p in paths]
+
+
+def _trafilatura(paths: list[str]) -> list[tuple[str, str]]:
+    import trafilatura
+
+    return [(p, trafilatura.extract(_read(p)) or "") for p in paths]
+
+
+LOOPS = {
+    "corpus_html_extract": lambda paths: _corpus_step(paths, "selectolax"),
+    "corpus_html_extract_bs4": lambda paths: _corpus_step(paths, "bs4"),
+    "bs4_get_text": _bs4,
+    "trafilatura": _trafilatura,
+}
+
+
+def _loop_chunk(args: tuple[str, list[str]]) -> list[tuple[str, str]]:
+    name, paths = args
+    return LOOPS[name](paths)
+
+
+def run_loop(name: str, root: str, files: list[str], workers: int) -> tuple[dict[str, str], dict]:
+    paths = [os.path.join(root, f) for f in files]
+    LOOPS[name](paths[:1])  # warm-up: lazy imports and first-call setup are not throughput
+    started = time.perf_counter()
+    if workers == 1:
+        results = LOOPS[name](paths)
+    else:
+        chunks = [(name, paths[i : i + 8]) for i in range(0, len(paths), 8)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = [r for chunk in pool.imap(_loop_chunk, chunks) for r in chunk]
+    seconds = time.perf_counter() - started
+    return {os.path.relpath(p, root): t for p, t in results}, {"seconds": seconds}
+
+
+def run_recipe_contender(root: str, workers: int, work: str) -> tuple[dict[str, str], dict]:
+    import pyarrow.parquet as pq
+
+    from corpus.pipeline import load_recipe, run_recipe
+
+    recipe = load_recipe(str(WEB_RECIPE) if WEB_RECIPE.is_file() else FALLBACK_RECIPE)
+    out = os.path.join(work, "recipe-out")
+    started = time.perf_counter()
+    stats = run_recipe(recipe, root, out, workers=workers, report=False)
+    seconds = time.perf_counter() - started
+    texts = {}
+    for shard in sorted(glob.glob(os.path.join(out, "data", "*.parquet"))):
+        for row in pq.read_table(shard, columns=["id", "text"]).to_pylist():
+            texts[row["id"]] = row["text"]
+    steps = [
+        {k: s.get(k) for k in ("name", "seen", "kept", "dropped", "time_s")} for s in stats.get("steps", [])
+    ]
+    extra = {
+        "recipe": str(WEB_RECIPE.relative_to(REPO))
+        if WEB_RECIPE.is_file()
+        else "fallback (pipelines/web.yaml missing)",
+        "recipe_steps": [name for name, _ in recipe.steps],
+        "step_stats": steps,
+    }
+    return texts, {"seconds": seconds, **extra}
+
+
+def run_datatrove(root: str, files: list[str], workers: int, work: str) -> tuple[dict[str, str], dict]:
+    from datatrove.data import Document
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.base import PipelineStep
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.writers import JsonlWriter
+
+    class HtmlFiles(PipelineStep):
+        name = "html files"
+
+        def __init__(self, root: str, files: list[str]) -> None:
+            super().__init__()
+            self.root, self.files = root, files
+
+        def run(self, data=None, rank: int = 0, world_size: int = 1):
+            for rel in self.files[rank::world_size]:
+                yield Document(text=_read(os.path.join(self.root, rel)), id=rel, metadata={})
+
+    out = os.path.join(work, "datatrove-out")
+    executor = LocalPipelineExecutor(
+        pipeline=[HtmlFiles(root, files), Trafilatura(), JsonlWriter(out)],
+        tasks=workers,
+        workers=workers,
+        logging_dir=os.path.join(work, "datatrove-logs"),
+    )
+    started = time.perf_counter()
+    stats = executor.run()
+    seconds = time.perf_counter() - started
+    texts = {}
+    for shard in sorted(glob.glob(os.path.join(out, "*.jsonl.gz"))):
+        with gzip.open(shard, "rt") as f:
+            for line in f:
+                row = json.loads(line)
+                texts[row["id"]] = row["text"]
+    extractor = next((s for s in stats.stats if "Trafilatura" in s.name), None)
+    counters = {k: v for k, v in (extractor.stats.items() if extractor else []) if not isinstance(v, dict)}
+    counters = {k: (v.total if hasattr(v, "total") else v) for k, v in counters.items()}
+    extra = {k: counters.get(k, 0) for k in ("timeout", "broken_process", "clean_error", "dropped")}
+    return texts, {"seconds": seconds, "extractor_counters": extra}
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    own = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"own_mb": round(own, 1), "largest_child_mb": round(children, 1)}
+
+
+def child_main(args: argparse.Namespace) -> None:
+    files = json.loads(Path(args.files).read_text())
+    if args.contender == "corpus_recipe":
+        texts, info = run_recipe_contender(args.input, args.workers, args.work)
+    elif args.contender == "datatrove_trafilatura":
+        texts, info = run_datatrove(args.input, files, args.workers, args.work)
+    else:
+        texts, info = run_loop(args.contender, args.input, files, args.workers)
+    info["peak_rss"] = _peak_rss_mb()
+    info["docs_out"] = sum(1 for t in texts.values() if t and t.strip())
+    Path(args.texts).write_text(json.dumps(texts))
+    Path(args.result).write_text(json.dumps(info))
+
+
+# --- the parent: inputs, subprocesses, quality, report ------------------------------------------------
+
+
+def prepare_input(work: Path, limit: int | None) -> tuple[Path, list[str], int]:
+    html_root = DOCS / "html"
+    files = sorted(str(p.relative_to(html_root)) for p in html_root.rglob("*.html"))
+    if limit:
+        files = files[:: max(1, len(files) // limit)][:limit]  # spread over the folders, not the first N
+    root = work / "input"
+    for rel in files:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(html_root / rel, root / rel)
+    return root, files, sum((html_root / f).stat().st_size for f in files)
+
+
+def quality(texts: dict[str, str], files: list[str], refs: dict) -> dict:
+    from corpus.html.quality import word_recall
+
+    recalls, shares = [], []
+    for rel in files:
+        text = texts.get(rel) or ""
+        reference, boiler = refs[rel]
+        recalls.append(word_recall(reference, text))
+        if text.strip():
+            shares.append(boiler.share(text))
+    return {
+        "word_recall_mean": round(statistics.fmean(recalls), 4),
+        "word_recall_median": round(statistics.median(recalls), 4),
+        "pages_below_0.8_recall": sum(r < 0.8 for r in recalls),
+        "boilerplate_share_mean": round(statistics.fmean(shares), 4) if shares else None,
+        "pages_with_boilerplate": sum(s > 0 for s in shares),
+        "pages_empty_or_dropped": len(files) - len(shares),
+    }
+
+
+def references(files: list[str]) -> dict:
+    from corpus.html.quality import boilerplate_reference, rst_text
+
+    refs = {}
+    for rel in files:
+        html = (DOCS / "html" / rel).read_text()
+        rst = (DOCS / "rst" / rel).with_suffix(".rst.txt").read_text()
+        refs[rel] = (rst_text(rst), boilerplate_reference(html))
+    return refs
+
+
+def run_contender(name: str, root: Path, files_json: Path, workers: int, work: Path) -> dict:
+    result, texts = work / f"{name}.json", work / f"{name}.texts.json"
+    cmd = [sys.executable, __file__, "--contender", name, "--input", str(root), "--files", str(files_json)]
+    cmd += ["--workers", str(workers), "--work", str(work), "--result", str(result), "--texts", str(texts)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
+        return {
+            "error": f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}",
+            "process_wall_s": wall,
+        }
+    info = json.loads(result.read_text())
+    info["process_wall_s"] = round(wall, 2)
+    info["texts"] = json.loads(texts.read_text())
+    return info
+
+
+def summarize(name: str, info: dict, n_docs: int, n_bytes: int, files: list[str], refs: dict) -> dict:
+    if "error" in info:
+        return {"contender": name, **info}
+    seconds = info["seconds"]
+    texts = info.pop("texts")
+    peak = info["peak_rss"]
+    return {
+        "contender": name,
+        "seconds": round(seconds, 2),
+        "docs_per_s": round(n_docs / seconds, 2),
+        "mb_per_s": round(n_bytes / 1e6 / seconds, 3),
+        "peak_rss_mb": max(peak["own_mb"], peak["largest_child_mb"]),
+        **{k: v for k, v in info.items() if k not in ("seconds",)},
+        **quality(texts, files, refs),
+    }
+
+
+def with_ratios(rows: list[dict]) -> None:
+    base = next((r for r in rows if r["contender"] == BASELINE and "docs_per_s" in r), None)
+    for row in rows:
+        if base and "docs_per_s" in row:
+            row["throughput_vs_datatrove_trafilatura"] = round(row["docs_per_s"] / base["docs_per_s"], 2)
+            row["recall_minus_datatrove_trafilatura"] = round(
+                row["word_recall_mean"] - base["word_recall_mean"], 4
+            )
+
+
+def markdown(report: dict) -> str:
+    rows = report["results"]
+    lines = [
+        "# Web extraction benchmark",
+        "",
+        f"{report['pages']} python-docs pages ({report['html_mb']} MB of HTML), {report['workers']} worker(s), "
+        f"{report['machine']}. Generated by `tests/benchmarks/bench_web.py` on {report['date']}.",
+        f"Recipe: {report['recipe']}.",
+        "",
+        "| contender | docs/s | MB/s | x datatrove+Trafilatura | peak RSS MB | word recall | boilerplate share "
+        "| empty/dropped pages |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['contender']} | error: {r['error']} |||||||")
+            continue
+        lines.append(
+            f"| {r['contender']} | {r['docs_per_s']} | {r['mb_per_s']} | "
+            f"{r.get('throughput_vs_datatrove_trafilatura', '')} | {r['peak_rss_mb']} | {r['word_recall_mean']} | "
+            f"{r['boilerplate_share_mean']} | {r['pages_empty_or_dropped']} |"
+        )
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def notes(rows: list[dict], report: dict) -> list[str]:
+    by = {r["contender"]: r for r in rows if "error" not in r}
+    out = [
+        "Throughput: input pages (and HTML bytes) over the contender's processing time, interpreter start and "
+        "imports excluded; the loops get one warm-up page first. The machine is shared, so expect some noise.",
+        "Word recall: bag-of-words recall of each page's rst source (markup, directive and role names, "
+        "comments and link targets removed), averaged over pages; a page with no output counts as 0.",
+        "Boilerplate share: extracted lines that are navigation text (outside the role=main div and not "
+        "inside it, or Sphinx's stock labels), averaged over pages with output.",
+        "bs4_get_text uses get_text('\\n') so that words of adjacent elements are not glued together.",
+    ]
+    if "corpus_recipe" in by:
+        r = by["corpus_recipe"]
+        out.append(
+            f"corpus_recipe ran {r['recipe']} with steps {', '.join(r['recipe_steps'])}; output is the "
+            "written Parquet dataset (the after-run quality report is not included)."
+        )
+    if BASELINE in by:
+        c = by[BASELINE].get("extractor_counters", {})
+        out.append(
+            f"datatrove+Trafilatura dropped {c.get('timeout', 0)} page(s) on its 1 s timeout, "
+            f"{c.get('broken_process', 0)} on a dead worker, {c.get('clean_error', 0)} on errors, "
+            f"{c.get('dropped', 0)} with empty output."
+        )
+    if "corpus_recipe" in by and BASELINE in by:
+        r, b = by["corpus_recipe"], by[BASELINE]
+        ok = r["docs_per_s"] >= 10 * b["docs_per_s"] and r["word_recall_mean"] >= b["word_recall_mean"]
+        out.append(
+            f"Target (recipe >= 10x datatrove+Trafilatura throughput with >= its word recall, peak RSS per "
+            f"worker < 1 GB): {r['throughput_vs_datatrove_trafilatura']}x, recall {r['word_recall_mean']} vs "
+            f"{b['word_recall_mean']}, peak RSS {r['peak_rss_mb']} MB: {'met' if ok and r['peak_rss_mb'] < 1024 else 'NOT met'}."
+        )
+    return out
+
+
+def parent_main(args: argparse.Namespace) -> None:
+    if not DOCS.is_dir():
+        sys.exit(f"bench_web: {DOCS} not found")
+    names = args.only.split(",") if args.only else list(CONTENDERS)
+    unknown = set(names) - set(CONTENDERS)
+    if unknown:
+        sys.exit(
+            f"bench_web: unknown contender(s) {', '.join(sorted(unknown))}; known: {', '.join(CONTENDERS)}"
+        )
+    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    try:
+        root, files, n_bytes = prepare_input(work, args.limit)
+        files_json = work / "files.json"
+        files_json.write_text(json.dumps(files))
+        print(f"{len(files)} pages, {n_bytes / 1e6:.1f} MB, workers={args.workers}", flush=True)
+        refs = references(files)
+        rows = []
+        for name in names:
+            info = run_contender(name, root, files_json, args.workers, work)
+            row = summarize(name, info, len(files), n_bytes, files, refs)
+            rows.append(row)
+            shown = {
+                k: row.get(k)
+                for k in (
+                    "docs_per_s",
+                    "mb_per_s",
+                    "peak_rss_mb",
+                    "word_recall_mean",
+                    "boilerplate_share_mean",
+                    "error",
+                )
+            }
+            print(f"{name}: {shown}", flush=True)
+        with_ratios(rows)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    recipe_row = next((r for r in rows if r["contender"] == "corpus_recipe" and "recipe" in r), None)
+    report = {
+        "benchmark": "web extraction",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared)",
+        "python": platform.python_version(),
+        "pages": len(files),
+        "html_mb": round(n_bytes / 1e6, 1),
+        "workers": args.workers,
+        "limit": args.limit,
+        "recipe": recipe_row["recipe"] if recipe_row else "not run",
+        "results": rows,
+    }
+    report["notes"] = notes(rows, report)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    for path, text in (
+        (REPORTS / "web.json", json.dumps(report, indent=2) + "\n"),
+        (REPORTS / "web.md", markdown(report)),
+    ):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    print(markdown(report))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use N pages spread over the set (default: all 496)"
+    )
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(CONTENDERS)}")
+    # internal: one contender in this process
+    parser.add_argument("--contender", help=argparse.SUPPRESS)
+    for name in ("input", "files", "work", "result", "texts"):
+        parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.contender:
+        child_main(args)
+    else:
+        parent_main(args)
+
+
+if __name__ == "__main__":
+    main()
