@@ -72,8 +72,7 @@ def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
 
 
 def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
-    """Drop nodes nested inside another node of the list. Must run before anything is decomposed: a node
-    object whose ancestor was destroyed points at freed memory."""
+    """Drop nodes nested inside another node of the list."""
     if len(nodes) < 2:
         return nodes
     ids = {n.mem_id for n in nodes}
@@ -81,7 +80,9 @@ def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
 
 
 def _decompose(nodes: Iterable[LexborNode]) -> None:
-    for node in _outermost(list(nodes)):
+    """Delete nodes given in document order. Last first: a descendant comes after its ancestor in document
+    order, so it is gone before its ancestor is, and no node object ever points into a freed subtree."""
+    for node in reversed(list(nodes)):
         node.decompose()
 
 
