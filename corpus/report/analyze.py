@@ -9,14 +9,21 @@ import polars as pl
 import corpus
 from corpus.report import dedup, steps
 from corpus.report.checks import THRESHOLDS, warnings_for
-from corpus.report.compute import per_document, text_metrics, top_terms, word_tokens
+from corpus.report.compute import (
+    metadata_counts,
+    metadata_keys,
+    per_document,
+    text_metrics,
+    top_terms,
+    word_tokens,
+)
 from corpus.report.source import Dataset, ShardSet, open_dataset, sample_stride, scan
 from corpus.report.stopwords import SOURCE as STOPWORDS_SOURCE
-from corpus.report.summary import counts, distribution
+from corpus.report.summary import distribution
 
 REPORT_VERSION = 1
 DEFAULT_SAMPLE_ROWS = 20_000
-DEFAULT_SAMPLE_BYTES = 8 * 2**20
+DEFAULT_SAMPLE_BYTES = 4 * 2**20
 DEFAULT_TOKEN_BYTES = 4 * 2**20
 SAMPLE_DOCUMENTS = 5
 TOP_SOURCES = 20
@@ -71,9 +78,14 @@ def _sources(per_doc: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def _augmentation(per_doc: pl.DataFrame, pipeline: dict[str, Any]) -> dict[str, Any]:
-    aug = per_doc["augmentation"].drop_nulls()
-    transforms = aug.str.split("+").explode()
+def _augmentation(meta: dict[str, pl.DataFrame], documents: int, pipeline: dict[str, Any]) -> dict[str, Any]:
+    combos = meta.get("augmentation")
+    augmented = int(combos["n"].sum()) if combos is not None else 0
+    by_transform: dict[str, int] = {}
+    if combos is not None:
+        for value, n in combos.iter_rows():
+            for name in value.split("+"):
+                by_transform[name] = by_transform.get(name, 0) + n
     from_stats: dict[str, int] = {}
     for step in pipeline["steps"]:
         for key, value in step["counters"].items():
@@ -81,13 +93,17 @@ def _augmentation(per_doc: pl.DataFrame, pipeline: dict[str, Any]) -> dict[str, 
                 name = key.removeprefix("copies_")
                 from_stats[name] = from_stats.get(name, 0) + int(value)
     return {
-        "available": bool(len(aug) or from_stats),
-        "augmented_documents": len(aug),
-        "original_documents": per_doc.height - len(aug),
-        "by_transform": counts(transforms, "(none)") if len(aug) else [],
-        "by_combination": counts(aug, "(none)", 20) if len(aug) else [],
+        "available": bool(augmented or from_stats),
+        "augmented_documents": augmented,
+        "original_documents": documents - augmented,
+        "by_transform": sorted(([k, v] for k, v in by_transform.items()), key=lambda kv: (-kv[1], kv[0])),
+        "by_combination": _value_counts(combos)[:20] if combos is not None else [],
         "from_stats": dict(sorted(from_stats.items())),
     }
+
+
+def _value_counts(frame: pl.DataFrame) -> list[list]:
+    return [[str(v), int(n)] for v, n in frame.sort(["n", "value"], descending=[True, False]).iter_rows()]
 
 
 def _samples(sample: pl.DataFrame, metrics: pl.DataFrame) -> list[dict[str, Any]]:
@@ -115,6 +131,8 @@ def analyze(
     stride = sample_stride(data.rows, data.text_bytes, sample_rows, sample_bytes)
     per_doc = _per_document(data, stride)
     n = per_doc.height
+    lf = scan(data.shards)
+    meta = metadata_counts(lf, metadata_keys(lf), clusters=not dataset.duplicates.shards)
     sample = per_doc.filter(pl.col("text").is_not_null()).select("idx", "id", "source", "url", "text")
     per_doc = per_doc.drop("text")
     tokens = word_tokens(sample)
@@ -181,11 +199,11 @@ def analyze(
         "control_char_documents": int(metrics["control_chars"].sum()) if metrics.height else 0,
         "control_char_scope": scope_sample,
     }
-    report["languages"] = _optional_counts(per_doc["lang"], "metadata.lang")
-    report["splits"] = _optional_counts(per_doc["split"], "metadata.split")
+    report["languages"] = _optional_counts(meta.get("lang"), n, "metadata.lang")
+    report["splits"] = _optional_counts(meta.get("split"), n, "metadata.split")
     report["sources"] = _sources(per_doc)
-    report["duplicates"] = dedup.duplicates_section(dataset, per_doc)
-    report["augmentation"] = _augmentation(per_doc, report["pipeline"])
+    report["duplicates"] = dedup.duplicates_section(dataset, meta.get("dedup_cluster"))
+    report["augmentation"] = _augmentation(meta, n, report["pipeline"])
     report["top_terms"] = {
         "scope": scope_sample,
         "stopwords": STOPWORDS_SOURCE,
@@ -206,11 +224,15 @@ def analyze(
     return report
 
 
-def _optional_counts(series: pl.Series, origin: str) -> dict[str, Any]:
-    known = int(series.is_not_null().sum())
-    if not known:
+def _optional_counts(frame: pl.DataFrame | None, documents: int, origin: str) -> dict[str, Any]:
+    if frame is None or frame.height == 0:
         return {"available": False, "origin": origin}
-    return {"available": True, "origin": origin, "known": known, "counts": counts(series, "(unknown)")}
+    known = int(frame["n"].sum())
+    rows = _value_counts(frame)
+    if documents > known:
+        rows.append(["(unknown)", documents - known])
+        rows.sort(key=lambda kv: (-kv[1], kv[0]))
+    return {"available": True, "origin": origin, "known": known, "counts": rows}
 
 
 def _dataset_info(dataset: Dataset, stride: int) -> dict[str, Any]:

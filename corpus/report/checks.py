@@ -66,7 +66,7 @@ def warnings_for(report: dict[str, Any]) -> list[dict[str, Any]]:
         if totals["empty_documents"]:
             warn(
                 "empty_documents",
-                f"{totals['empty_documents']:,} documents are empty",
+                f"empty documents: {totals['empty_documents']:,}",
                 totals["empty_documents"],
                 0,
             )
@@ -81,8 +81,8 @@ def warnings_for(report: dict[str, Any]) -> list[dict[str, Any]]:
     if enc.get("control_char_documents"):
         warn(
             "control_characters",
-            f"{enc['control_char_documents']:,} documents of the {enc['control_char_scope']} contain control "
-            "characters",
+            f"documents with control characters: {enc['control_char_documents']:,} (looked for in "
+            f"{'the sample' if enc['control_char_scope'] == 'sample' else 'all documents'})",
             enc["control_char_documents"],
             0,
         )

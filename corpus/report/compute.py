@@ -32,7 +32,6 @@ MOJIBAKE = (
 )
 # C0 controls other than tab, newline and carriage return, and DEL: left over from binary or broken decoding
 CONTROL = r"[\x{00}-\x{08}\x{0B}\x{0C}\x{0E}-\x{1F}\x{7F}]"
-URL_HOST = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?([^/?#:]+)"
 WORD_TOKEN = r"\p{L}+(?:'\p{L}+)*"
 AUGMENT_NAME = r'"name"\s*:\s*"([^"]*)"'
 STOPS = sorted(ENGLISH)
@@ -42,17 +41,60 @@ def _meta(key: str) -> pl.Expr:
     return pl.col("metadata").str.json_path_match(f"$.{key}")
 
 
+def _copy(expr: pl.Expr) -> pl.Expr:
+    """A copy of the strings: polars string columns are views into the decoded pages, so keeping a few
+    sampled texts as views would keep every page they came from (the whole dataset) in memory."""
+    return pl.concat_str([expr, pl.lit("")])
+
+
+# metadata keys the report reads; parsing JSON is the dearest part of a pass, so only keys that occur
+META_KEYS = ("lang", "language", "split", "dedup_cluster", "augmentation")
+
+
+def metadata_keys(lf: pl.LazyFrame) -> set[str]:
+    """Which of META_KEYS appear anywhere in the metadata: a literal search over that one small column."""
+    found = lf.select(
+        [pl.col("metadata").str.contains(f'"{k}"', literal=True).any().alias(k) for k in META_KEYS]
+    ).collect(engine="streaming")
+    return {k for k in META_KEYS if found[k][0]}
+
+
+def metadata_counts(lf: pl.LazyFrame, keys: set[str], clusters: bool) -> dict[str, pl.DataFrame]:
+    """Documents per value of metadata lang (or language), split, augmentation transforms ("a+b") and, if
+    `clusters`, dedup_cluster: (value, n) frames from passes over the metadata column alone, each parsing
+    only the rows that contain the key."""
+    out: dict[str, pl.DataFrame] = {}
+    meta = pl.col("metadata")
+
+    def count(name: str, present: list[str], expr: pl.Expr) -> None:
+        has = pl.any_horizontal([meta.str.contains(f'"{k}"', literal=True) for k in present])
+        rows = lf.filter(has).select(expr.alias("value")).drop_nulls()
+        out[name] = rows.group_by("value").len("n").collect(engine="streaming")
+
+    langs = [k for k in ("lang", "language") if k in keys]
+    if langs:
+        count("lang", langs, pl.coalesce([_meta(k) for k in langs]))
+    if "split" in keys:
+        count("split", ["split"], _meta("split"))
+    if "augmentation" in keys:
+        transforms = (
+            _meta("augmentation.transforms")
+            .str.extract_all(AUGMENT_NAME)
+            .list.eval(pl.element().str.extract(AUGMENT_NAME, 1))
+            .list.join("+")
+        )
+        count("augmentation", ["augmentation"], pl.when(transforms.str.len_bytes() > 0).then(transforms))
+    if clusters and "dedup_cluster" in keys:
+        count("dedup_cluster", ["dedup_cluster"], _meta("dedup_cluster"))
+    return out
+
+
 def per_document(lf: pl.LazyFrame, stride: int, offset: int = 0) -> pl.DataFrame:
     """One row per document: cheap measures of all of them, plus id/url/text for every stride-th one only."""
     text = pl.col("text").fill_null("")
     sampled = (pl.col("idx") % stride) == 0
-    host = pl.col("url").str.extract(URL_HOST, 1).str.to_lowercase().str.strip_prefix("www.")
-    transforms = (
-        _meta("augmentation.transforms")
-        .str.extract_all(AUGMENT_NAME)
-        .list.eval(pl.element().str.extract(AUGMENT_NAME, 1))
-        .list.join("+")
-    )
+    # "scheme://host...": a plain capture is several times faster than a full URL grammar (user info is rare)
+    host = pl.col("url").str.extract(r"://([^/?#:]+)", 1).str.to_lowercase().str.strip_prefix("www.")
     query = lf.with_row_index("idx", offset=offset).select(
         "idx",
         text.str.len_bytes().alias("bytes"),
@@ -61,14 +103,11 @@ def per_document(lf: pl.LazyFrame, stride: int, offset: int = 0) -> pl.DataFrame
         text.str.contains(MOJIBAKE).alias("mojibake"),
         host.alias("domain"),
         pl.col("source"),
-        pl.coalesce(_meta("lang"), _meta("language")).alias("lang"),
-        _meta("split").alias("split"),
-        _meta("dedup_cluster").alias("dedup_cluster"),
-        pl.when(transforms.str.len_bytes() > 0).then(transforms).alias("augmentation"),
         pl.col("turns").list.len().alias("turns"),
-        pl.when(sampled).then(pl.col("id")).alias("id"),
-        pl.when(sampled).then(pl.col("url")).alias("url"),
-        pl.when(sampled).then(text).alias("text"),
+        *[
+            _copy(pl.when(sampled).then(c)).alias(name)
+            for c, name in ((pl.col("id"), "id"), (pl.col("url"), "url"), (text, "text"))
+        ],
     )
     return query.collect(engine="streaming")
 

@@ -86,22 +86,28 @@ def _from_audit(dataset: Dataset) -> tuple[pl.DataFrame | None, dict[str, Any]]:
     return None, {}
 
 
-def _from_metadata(per_doc: pl.DataFrame, rejected_meta: pl.DataFrame) -> tuple[pl.DataFrame | None, str]:
-    clusters = pl.concat(
-        [
-            per_doc.select(pl.col("dedup_cluster").alias("cluster")).drop_nulls(),
-            rejected_meta.select(pl.col("dedup_cluster").alias("cluster")).drop_nulls(),
-        ]
-    )
+def _from_metadata(kept: pl.DataFrame | None, rejected_meta: pl.DataFrame) -> tuple[pl.DataFrame | None, str]:
+    """Clusters from metadata: dedup_cluster of kept (value, n) and rejected documents, else duplicate_of."""
+    parts = [
+        rejected_meta.select(pl.col("dedup_cluster").alias("value"))
+        .drop_nulls()
+        .with_columns(n=pl.lit(1, pl.UInt32))
+    ]
+    if kept is not None:
+        parts.append(kept.with_columns(pl.col("n").cast(pl.UInt32)))
+    clusters = pl.concat(parts)
     if clusters.height:
-        sizes = clusters.group_by("cluster").agg(pl.len().alias("size")).filter(pl.col("size") > 1)
+        sizes = clusters.group_by(pl.col("value").alias("cluster")).agg(
+            pl.col("n").sum().cast(pl.Int64).alias("size")
+        )
+        sizes = sizes.filter(pl.col("size") > 1)
         return sizes.with_columns(
             pl.lit(None, dtype=pl.List(pl.String)).alias("members")
         ), "metadata.dedup_cluster"
     copies = rejected_meta.select("duplicate_of", "id").drop_nulls("duplicate_of")
     if copies.height:
         sizes = copies.group_by(pl.col("duplicate_of").alias("cluster")).agg(
-            (pl.len() + 1).alias("size"), pl.col("id").head(LARGEST - 1).alias("copies")
+            (pl.len() + 1).cast(pl.Int64).alias("size"), pl.col("id").head(LARGEST - 1).alias("copies")
         )
         sizes = sizes.with_columns(pl.concat_list(pl.col("cluster"), pl.col("copies")).alias("members"))
         return sizes.drop("copies"), "rejected duplicate_of"
@@ -141,7 +147,8 @@ def _texts(dataset: Dataset, ids: list[str]) -> dict[str, str]:
     return out
 
 
-def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any]:
+def duplicates_section(dataset: Dataset, kept_clusters: pl.DataFrame | None) -> dict[str, Any]:
+    """kept_clusters: (value, n) documents per metadata dedup_cluster among the kept documents, if read."""
     rejected_meta = rejected_metadata(dataset)
     try:
         (clusters, jaccard), origin = _from_audit(dataset), "duplicates/"
@@ -149,7 +156,7 @@ def duplicates_section(dataset: Dataset, per_doc: pl.DataFrame) -> dict[str, Any
         clusters, jaccard = None, {}
     if clusters is None:
         jaccard = {}
-        clusters, origin = _from_metadata(per_doc, rejected_meta)
+        clusters, origin = _from_metadata(kept_clusters, rejected_meta)
     if clusters is None or clusters.height == 0:
         note = "no duplicate clusters: no duplicates/ dataset, dedup_cluster or duplicate_of in metadata"
         if dataset.duplicates.shards and clusters is None:

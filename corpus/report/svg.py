@@ -95,10 +95,11 @@ def columns(
     peak = max((v for _, vals in series for v in vals), default=0) or 1
     parts = [_open(name, height, title)]
     for frac in (0, 0.5, 1):
+        tick = peak * frac if y_unit or peak < 10 else round(peak * frac)
         y = top_pad + plot_h * (1 - frac)
         parts.append(
             f'<line x1="{left}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt_number(peak * frac))}{y_unit}</text>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt_number(tick))}{y_unit}</text>'
         )
     for s, (series_name, values) in enumerate(series):
         for i, value in enumerate(values):
