@@ -100,6 +100,7 @@ DIV_PAGE = """<html><head><title>Garden lighting tips</title></head><body>
     <p>Path lights should be placed every two metres so that the light pools overlap slightly.
        See our <a href="/path-lights">path light range</a> for weatherproof models.</p>
     <p>Solar lights work best in spots that get at least six hours of direct sun in summer.</p>
+    <p><a href="#top">Back to top</a></p>
   </div>
   <div id="sidebar"><h3>Categories</h3><a href="/c/1">Indoor</a><a href="/c/2">Outdoor</a></div>
   <div class="links"><a href="/a">Terms</a> | <a href="/b">Privacy</a> | <a href="/c">Careers</a></div>

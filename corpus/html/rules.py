@@ -21,25 +21,9 @@ MARKERS = BLOCK + LINK_OPEN + LINK_CLOSE + PRE
 _STRIP_MARKERS = str.maketrans("", "", MARKERS)
 
 # never text a reader sees, whatever mode
-INVISIBLE_TAGS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "math",
-    "iframe",
-    "object",
-    "embed",
-    "canvas",
-    "video",
-    "audio",
-    "map",
-    "head",
-    "textarea",
-    "select",
-    "button",
-    "input",
+INVISIBLE_TAGS = tuple(
+    "script style noscript template svg iframe object embed canvas video audio map head textarea select "
+    "button input".split()
 )
 # page furniture rather than content
 BOILERPLATE_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "menu")
@@ -49,53 +33,10 @@ CONTENT_IN_MAIN = ("header", "aside")
 MAIN_TAGS = ("article", "main")
 
 # elements that start a new line; table cells and definition terms included, so each is its own line
-BLOCK_TAGS = (
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "body",
-    "caption",
-    "center",
-    "dd",
-    "details",
-    "dialog",
-    "dir",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "legend",
-    "li",
-    "main",
-    "menu",
-    "nav",
-    "ol",
-    "option",
-    "p",
-    "section",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
+BLOCK_TAGS = tuple(
+    "address article aside blockquote body caption center dd details dialog dir div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr legend li main menu nav ol option p section summary "
+    "table tbody td tfoot th thead tr ul".split()
 )
 BLOCK_SELECTOR = ", ".join(BLOCK_TAGS)
 PRE_TAGS = ("pre", "listing", "xmp")  # text kept verbatim, line breaks and indentation included
@@ -184,11 +125,9 @@ _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 
 # lines that are furniture wherever they appear in a page without a main container
 BOILERPLATE_LINES = frozenset(
-    """
-    skip to content|skip to main content|skip navigation|back to top|read more|share|tweet|print|menu|
-    toggle navigation|previous|next|prev|home|up|accept|accept all|accept all cookies|reject all|
-    manage cookies|cookie settings|subscribe|sign in|log in|sign up|search
-    """.replace("\n", "").split("|")
+    "skip to content|skip to main content|skip navigation|back to top|read more|share|tweet|print|menu|"
+    "toggle navigation|previous|next|prev|home|up|accept|accept all|accept all cookies|reject all|"
+    "manage cookies|cookie settings|subscribe|sign in|log in|sign up|search".split("|")
 )
 
 
