@@ -182,6 +182,10 @@ def test_batch_shingles_equal_the_reference_on_awkward_text(shared):
 
 
 def test_signatures_equal_datasketch(shared):
+    for num_perm, seed in ((112, 1), (7, 42)):
+        a, b = resolve_params("word", 5, num_perm, None, None, None, seed).permutations
+        theirs = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        assert np.array_equal(a, theirs[0]) and np.array_equal(b, theirs[1])
     params = resolve_params("word", 5, None, None, None, None, 1)
     texts = kjv_docs(shared, 200, 20) + ["short text", ""]
     flat, per_doc, _ = shingle_hashes(pa.array(texts), "word", 5)
@@ -311,7 +315,7 @@ def test_incremental_run_drops_only_duplicates_of_the_earlier_run(planted, tmp_p
     folder, texts, pairs = planted
     index = tmp_path / "index"
     first = tmp_path / "month1"
-    run_recipe(recipe(save_index=str(index)), str(folder), str(first), report=False)
+    run_recipe(recipe(save_index=str(index), verify="exact"), str(folder), str(first), report=False)
     index_sums = {p.name: p.read_bytes() for p in index.iterdir()}
     earlier_cluster = clusters_of(first)
     earlier_kept = {r["id"] for r in read_dataset(first / "data")}
@@ -326,7 +330,8 @@ def test_incremental_run_drops_only_duplicates_of_the_earlier_run(planted, tmp_p
     new_folder = tmp_path / "in2"
     write_shards(new_folder, docs, 2)
     second = tmp_path / "month2"
-    stats = run_recipe(recipe(against_index=str(index)), str(new_folder), str(second), report=False)
+    options = {"against_index": str(index), "verify": "exact"}  # verified against the index's shingle sets
+    stats = run_recipe(recipe(**options), str(new_folder), str(second), report=False)
 
     rejected = {r["id"]: orjson.loads(r["metadata"]) for r in read_dataset(second / "rejected")}
     of_index = {i for i, m in rejected.items() if m["filter_reason"] == "near_duplicate_of_index"}
@@ -361,6 +366,11 @@ def test_broken_or_mismatched_index_is_refused(planted, tmp_path, capsys):
         load_recipe(recipe(against_index=str(tmp_path)))
     with pytest.raises(InputError, match="does not exist"):
         load_recipe(recipe(against_index=str(tmp_path / "missing")))
+    with pytest.raises(RecipeError, match="exists and is not a dedup index"):
+        load_recipe(recipe(save_index=str(tmp_path / "a")))
+    with pytest.raises(RecipeError, match="is also an against_index"):
+        load_recipe(recipe(save_index=str(index), against_index=str(index)))
+    load_recipe(recipe(save_index=str(index)))  # replacing an older index is fine
 
     sig = index / "signatures.npy"
     good = sig.read_bytes()
@@ -397,6 +407,8 @@ def test_bad_options_are_refused():
 def test_signature_spill_is_reused_and_a_damaged_one_recomputed(planted, tmp_path):
     from corpus.processors.dedup import Dedup
 
+    empty = Dedup(verify="exact").resolve([], str(tmp_path / "e"), 1, str(tmp_path / "eo"))
+    assert empty["documents"] == 0 and empty["clusters"] == 0
     folder, _, _ = planted
     shards = sorted(str(p) for p in folder.glob("*.parquet"))
     step = Dedup(verify="estimate")

@@ -185,15 +185,17 @@ class Candidates:
     def run(self) -> np.ndarray:
         corpus = self.corpus
         docs = np.flatnonzero(corpus.valid)
-        for band in range(self.config.params.bands):
+        seen = np.zeros(0, np.int64)  # distinct (head, member) pairs over all bands, for the statistics
+        for band in range(self.config.params.bands if corpus.band_parts else 0):
             hashes = np.concatenate([np.asarray(part[band]) for part in corpus.band_parts])[docs]
             u, v = bucket_edges(hashes, docs, corpus.new)
             del hashes
-            self.counts["candidate_pairs"] += int(u.size)
+            seen = np.union1d(seen, u * corpus.total + v)
             if self.config.verify == "none":
                 self.uf.union(u, v)
             else:
                 self._verify_and_merge(u, v)
+        self.counts["candidate_pairs"] = int(seen.size)
         return self.uf.labels()
 
     def _verify_and_merge(self, u: np.ndarray, v: np.ndarray) -> None:

@@ -31,12 +31,14 @@ class MinHashParams:
 
     @cached_property
     def permutations(self) -> tuple[np.ndarray, np.ndarray]:
-        """datasketch's own affine32 permutation parameters (a odd, b), so signatures equal datasketch's
-        MinHash(num_perm, seed=hash_seed, scheme="affine32") fed the same 32-bit shingle hashes."""
-        from datasketch import MinHash
-
-        a, b = MinHash(num_perm=self.num_perm, seed=self.hash_seed, scheme="affine32").permutations
-        return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
+        """datasketch's affine32 permutation parameters (a odd, b), drawn exactly as datasketch 2.x draws
+        them, so signatures equal datasketch's MinHash(num_perm, seed=hash_seed, scheme="affine32") fed the
+        same 32-bit shingle hashes (a test compares them). Drawn here rather than taken from a MinHash object
+        because importing datasketch pulls in scipy (0.4 s per process)."""
+        gen = np.random.RandomState(self.hash_seed)
+        a = gen.randint(0, 1 << 31, self.num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = gen.randint(0, 1 << 32, self.num_perm, dtype=np.uint32)
+        return a, b
 
     def fingerprint(self) -> dict:
         a, b = self.permutations

@@ -111,9 +111,9 @@ def _runs(mask: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np.ndarray,
     inner = offsets[1:-1]
     inner = inner[(inner > 0) & (inner < size)]
     cut = np.unique(inner[mask[inner] & mask[inner - 1]])
-    if cut.size:  # a run that spans two documents is two runs
-        starts = np.sort(np.concatenate([starts, cut]))
-        ends = np.sort(np.concatenate([ends, cut]))
+    if cut.size:  # a run that spans two documents is two runs (insert in order: no re-sort)
+        starts = np.insert(starts, np.searchsorted(starts, cut), cut)
+        ends = np.insert(ends, np.searchsorted(ends, cut), cut)
     return starts, ends
 
 
@@ -162,8 +162,8 @@ def element_hashes(texts: pa.Array, unit: str) -> tuple[np.ndarray, np.ndarray]:
     Null texts count as empty."""
     data, offsets, size = _text_bytes(texts)
     elements, starts = (_word_elements if unit == "word" else _char_elements)(data, offsets, size)
-    doc = np.searchsorted(offsets, starts, side="right") - 1
-    return elements, np.bincount(doc, minlength=len(texts)).astype(np.int64)
+    # starts ascend, so each document's count is the gap between its bounds' positions among them
+    return elements, np.diff(np.searchsorted(starts, offsets)).astype(np.int64)
 
 
 def shingle_hashes(texts: pa.Array, unit: str, ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,797 @@
+"""Benchmark: `dedup` (corpus) against datasketch and datatrove on the same corpus, same parameters, same run.
+
+Corpus: real text from ../shared/data cut into ~200-word documents (the KJV without verse references, prose
+paragraphs of the Python docs' reStructuredText, the PostgreSQL docs pages' body text from the WARC), plus one
+planted copy for part of them, edited word by word (substitutions, insertions, deletions) down to a known
+Jaccard level (1.0, 0.95, ... 0.3), shuffled into 4 Parquet shards: 22,000 documents by default. Its natural
+near-duplicates (repeated KJV passages, shared doc paragraphs) count too.
+
+Ground truth: exact Jaccard of word 5-gram sets (lower-cased runs of letters and digits) for every pair of
+documents sharing a rare 5-gram (inverted index), so every pair with Jaccard >= 0.5 is known.
+Metrics: pairs: predicted = every pair of documents in the same output cluster, positive = Jaccard >= 0.8:
+precision, recall, F1. Documents: "has a near-duplicate" (Jaccard >= 0.8 with another document) vs "is in a
+cluster": precision, recall, F1. Recall of planted pairs per Jaccard level (the S-curve).
+
+Methods, each in its own fresh process (peak memory = sampled RSS of the process tree), one worker unless
+said, 5-word shingles, 112 permutations, 14 bands x 8 rows, no verification unless said:
+  datasketch loop   MinHash.update per shingle, MinHashLSH insert + query, union-find (texts in memory)
+  datasketch bulk   MinHash.bulk, MinHashLSH insertion_session + query, union-find
+  datatrove         MinhashDedupSignature, Buckets, Cluster, Filter on LocalPipelineExecutor, Parquet in/out
+  corpus dedup      run_recipe with one dedup step: Parquet in, Parquet out (kept, rejected, duplicates audit)
+  corpus dedup (verify exact), corpus dedup -w 2
+"signatures docs/s" is each method's signature phase (datasketch: tokenizing + MinHash; datatrove: stage 1;
+corpus: the resolve's signature pass, reading shards included); "end to end docs/s" is the whole method.
+Memory scaling: corpus dedup (and datasketch bulk + LSH) on synthetic corpora of growing size.
+
+    NLTK_DATA is set to ../shared/data/nltk_data for datatrove's word tokenizer.
+    .venv/bin/python tests/benchmarks/bench_dedup.py [--docs 22000] [--scales 50000,100000,200000]
+Writes reports/benchmarks/dedup.json and dedup.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+REPORTS = REPO / "reports" / "benchmarks"
+sys.path.insert(0, str(REPO))
+
+from corpus.schema import SCHEMA  # noqa: E402
+
+NUM_PERM, BANDS, ROWS, NGRAM = 112, 14, 8, 5
+LEVELS = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.3]
+TRUTH = 0.8
+WORD = re.compile(r"[a-z0-9]+")
+BASELINE_WORD = re.compile(r"[^\W_]+")  # what a datasketch user would write: Unicode letters and digits
+
+
+# --- corpus ---------------------------------------------------------------------------------------------------
+
+
+def chunk_words(words: list[str], size: int = 200) -> list[str]:
+    out = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return [d for d in out if len(d.split()) >= size // 2]
+
+
+def kjv_docs() -> list[str]:
+    words = []
+    for line in (SHARED / "kjv.txt").read_text().splitlines():
+        words += line.split()[1:]  # the "Ge1:1" reference would make every passage unique
+    return chunk_words(words)
+
+
+def rst_docs() -> list[str]:
+    words = []
+    for path in sorted((SHARED / "python-docs" / "rst").rglob("*.rst.txt")):
+        for para in path.read_text().split("\n\n"):
+            para_words = para.split()
+            if len(para_words) >= 25 and not para.lstrip().startswith("..") and "::" not in para:
+                words += para_words
+    return chunk_words(words)
+
+
+def postgres_docs() -> list[str]:
+    from selectolax.lexbor import LexborHTMLParser
+    from warcio.archiveiterator import ArchiveIterator
+
+    docs = []
+    with open(SHARED / "postgres-docs.warc.gz", "rb") as f:
+        for record in ArchiveIterator(f):
+            if record.rec_type != "response":
+                continue
+            html = record.content_stream().read()
+            if not html:
+                continue
+            tree = LexborHTMLParser(html)
+            for node in tree.css("div.navheader, div.navfooter"):
+                node.decompose()
+            docs += chunk_words((tree.body.text(separator=" ") if tree.body else "").split())
+    return docs
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    words = WORD.findall(text.lower())
+    return {tuple(words[i : i + NGRAM]) for i in range(max(1, len(words) - NGRAM + 1))} if words else set()
+
+
+def edit_to(text: str, target: float, rng: random.Random, vocab: list[str]) -> str:
+    """Edit word by word until one more edit would take the copy's Jaccard with the original below target."""
+    words, base, best = text.split(), shingles(text), text
+    while True:
+        i, kind = rng.randrange(len(words)), rng.random()
+        if kind < 0.6:
+            words[i] = rng.choice(vocab)
+        elif kind < 0.8:
+            words.insert(i, rng.choice(vocab))
+        elif len(words) > 20:
+            del words[i]
+        candidate = " ".join(words)
+        s = shingles(candidate)
+        if len(base & s) / len(base | s) < target:
+            return best
+        best = candidate
+
+
+def build_corpus(folder: Path, total: int, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    base = kjv_docs() + rst_docs() + postgres_docs()
+    rng.shuffle(base)
+    copies = min(len(base), max(total - len(base), total // 3))
+    base = base[: total - copies]
+    originals = base[:copies]
+    vocab = sorted({w for d in base[:2000] for w in d.split()})
+    texts = list(base)
+    planted = []  # (original index, copy index, target level)
+    for i, text in enumerate(originals):
+        level = LEVELS[i % len(LEVELS)]
+        texts.append(text if level == 1.0 else edit_to(text, level, rng, vocab))
+        planted.append((i, len(texts) - 1, level))
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    position = {old: new for new, old in enumerate(order)}
+    texts = [texts[i] for i in order]
+    planted = [(position[a], position[b], level) for a, b, level in planted]
+    write_parquet(folder, texts, shards=4)
+    return {"texts": len(texts), "base": len(base), "planted": planted}
+
+
+def write_parquet(folder: Path, texts: list[str], shards: int, start: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    per = -(-len(texts) // shards)
+    for k in range(shards):
+        part = texts[k * per : (k + 1) * per]
+        rows = {
+            "id": [f"d{start + k * per + i}" for i in range(len(part))],
+            "text": part,
+            "source": ["bench"] * len(part),
+            "url": [None] * len(part),
+            "metadata": ["{}"] * len(part),
+            "turns": [None] * len(part),
+        }
+        pq.write_table(pa.table(rows, schema=SCHEMA), folder / f"part-{k:04d}.parquet", row_group_size=2000)
+
+
+def read_texts(folder: Path) -> list[str]:
+    return [
+        t
+        for p in sorted(folder.glob("*.parquet"))
+        for t in pq.read_table(p, columns=["text"])["text"].to_pylist()
+    ]
+
+
+# --- ground truth ---------------------------------------------------------------------------------------------
+
+
+def true_pairs(texts: list[str], min_jaccard: float = 0.5, max_df: int = 100) -> dict[tuple[int, int], float]:
+    """Every pair with Jaccard >= min_jaccard: candidates share rare 5-grams (inverted index), then exact."""
+    from corpus.dedup.shingles import shingle_hashes
+    from corpus.dedup.signatures import sorted_unique_rows
+
+    values, sizes = [], []
+    for lo in range(0, len(texts), 2000):
+        flat, per_doc, _ = shingle_hashes(pa.array(texts[lo : lo + 2000]), "word", NGRAM)
+        v, s = sorted_unique_rows(flat, per_doc)
+        values.append(v)
+        sizes.append(s)
+    values, sizes = np.concatenate(values), np.concatenate(sizes)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    doc = np.repeat(np.arange(len(texts)), sizes)
+    order = np.argsort(values, kind="stable")
+    v, d = values[order], doc[order]
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    df = np.diff(np.r_[starts, v.size])
+    keys = []
+    for k in range(2, max_df + 1):
+        groups = starts[df == k]
+        if not groups.size:
+            continue
+        members = d[groups[:, None] + np.arange(k)]
+        for a, b in itertools.combinations(range(k), 2):
+            keys.append(members[:, a].astype(np.int64) * len(texts) + members[:, b])
+    keys, counts = np.unique(np.concatenate(keys), return_counts=True) if keys else (np.zeros(0, int), [])
+    out = {}
+    for key in keys[np.asarray(counts) >= 5].tolist():
+        a, b = divmod(key, len(texts))
+        x, y = values[offsets[a] : offsets[a + 1]], values[offsets[b] : offsets[b + 1]]
+        inter = np.intersect1d(x, y, assume_unique=True).size
+        j = inter / (x.size + y.size - inter)
+        if j >= min_jaccard:
+            out[(a, b)] = j
+    return out
+
+
+def exact_jaccard(a: str, b: str) -> float:
+    x, y = shingles(a), shingles(b)
+    return len(x & y) / len(x | y) if x | y else 1.0
+
+
+# --- methods (each runs in a child process) ---------------------------------------------------------------
+
+
+class UnionFind(dict):
+    def find(self, x: int) -> int:
+        root = x
+        while self.get(root, root) != root:
+            root = self[root]
+        while self.get(x, x) != root:
+            self[x], x = root, self[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self[max(ra, rb)] = min(ra, rb)
+
+
+def baseline_shingles(text: str) -> list[bytes]:
+    words = BASELINE_WORD.findall(text.lower())
+    grams = (
+        {" ".join(words[i : i + NGRAM]) for i in range(max(1, len(words) - NGRAM + 1))} if words else set()
+    )
+    return [g.encode("utf-8") for g in grams]
+
+
+def lsh_labels(signatures: list) -> tuple[np.ndarray, float]:
+    from datasketch import MinHashLSH
+
+    started = time.perf_counter()
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, ROWS))
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(signatures):
+            session.insert(i, m)
+    uf = UnionFind()
+    for i, m in enumerate(signatures):
+        for j in lsh.query(m):
+            if j != i:
+                uf.union(i, j)
+    return np.array([uf.find(i) for i in range(len(signatures))]), time.perf_counter() - started
+
+
+def run_datasketch(data: Path, bulk: bool) -> dict:
+    from datasketch import MinHash
+
+    started = time.perf_counter()
+    texts = read_texts(data)
+    t0 = time.perf_counter()
+    if bulk:
+        signatures = MinHash.bulk([baseline_shingles(t) for t in texts], num_perm=NUM_PERM)
+    else:
+        signatures = []
+        for text in texts:
+            m = MinHash(num_perm=NUM_PERM)
+            for gram in baseline_shingles(text):
+                m.update(gram)
+            signatures.append(m)
+    sign_s = time.perf_counter() - t0
+    labels, lsh_s = lsh_labels(signatures)
+    return {
+        "labels": labels,
+        "docs": len(texts),
+        "signature_s": sign_s,
+        "lsh_s": lsh_s,
+        "end_to_end_s": time.perf_counter() - started,
+    }
+
+
+def run_datatrove(data: Path, work: Path, workers: int) -> dict:
+    os.environ.setdefault("NLTK_DATA", str(SHARED / "nltk_data"))
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+    from datatrove.pipeline.readers import ParquetReader
+    from datatrove.pipeline.writers import ParquetWriter
+    from datatrove.utils.logging import logger
+    from datatrove.utils.word_tokenizers import NLTKTokenizer
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+    files = sorted(p.name for p in data.glob("*.parquet"))
+    config = MinhashConfig(n_grams=NGRAM, num_buckets=BANDS, hashes_per_bucket=ROWS)
+
+    def execute(pipeline, tasks, name):
+        LocalPipelineExecutor(
+            pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(work / "logs" / name)
+        ).run()
+
+    started = time.perf_counter()
+    reader = ParquetReader(str(data), glob_pattern="*.parquet")
+    # English defaults to spaCy in datatrove 0.10.1 (not installed); its NLTK tokenizer uses punkt from NLTK_DATA
+    signature = MinhashDedupSignature(
+        output_folder=str(work / "sigs"), config=config, language=NLTKTokenizer("english")
+    )
+    execute([reader, signature], len(files), "s1")
+    sign_s = time.perf_counter() - started
+    execute(
+        [
+            MinhashDedupBuckets(
+                input_folder=str(work / "sigs"), output_folder=str(work / "buckets"), config=config
+            )
+        ],
+        BANDS,
+        "s2",
+    )
+    execute(
+        [
+            MinhashDedupCluster(
+                input_folder=str(work / "buckets"),
+                output_folder=str(work / "remove"),
+                config=config,
+                save_cluster_id=True,
+            )
+        ],
+        1,
+        "s3",
+    )
+    reader = ParquetReader(str(data), glob_pattern="*.parquet")
+    execute(
+        [
+            reader,
+            MinhashDedupFilter(input_folder=str(work / "remove"), load_cluster_ids=True),
+            ParquetWriter(str(work / "out")),
+        ],
+        len(files),
+        "s4",
+    )
+    end = time.perf_counter() - started
+    sizes = [pq.ParquetFile(data / f).metadata.num_rows for f in files]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    labels = np.arange(offsets[-1])
+    for rank in range(len(files)):
+        path = work / "remove" / f"{rank:06d}.clusters"
+        if path.exists():
+            pairs = np.fromfile(path, dtype="<u4").reshape(-1, 2).astype(np.int64)
+            labels[offsets[rank] + pairs[:, 0]] = offsets[-1] + pairs[:, 1]
+    return {"labels": labels, "docs": int(offsets[-1]), "signature_s": sign_s, "end_to_end_s": end}
+
+
+def run_corpus(data: Path, work: Path, workers: int, verify: str, labels_wanted: bool = True) -> dict:
+    from corpus.pipeline import run_recipe
+
+    recipe = {"name": "bench", "steps": [{"dedup": {"verify": verify} if verify != "none" else {}}]}
+    started = time.perf_counter()
+    stats = run_recipe(recipe, str(data), str(work / "out"), workers=workers, report=False)
+    end = time.perf_counter() - started
+    counters = stats["steps"][0]["counters"]
+    names: dict[str, int] = {}
+    labels = np.zeros(counters["documents"], np.int64)
+    for sub in ("data", "rejected") if labels_wanted else ():
+        for path in sorted((work / "out" / sub).rglob("*.parquet")):
+            table = pq.read_table(path, columns=["id", "metadata"])
+            for doc_id, meta in zip(table["id"].to_pylist(), table["metadata"].to_pylist()):
+                name = json.loads(meta)["dedup_cluster"]
+                labels[int(doc_id[1:])] = names.setdefault(name, len(names))
+    return {
+        "labels": labels,
+        "docs": counters["documents"],
+        "signature_s": counters["signature_seconds"],
+        "end_to_end_s": end,
+        "resolve_s": counters["resolve_seconds"],
+        "counters": counters,
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    data, work = Path(args.data), Path(args.work)
+    if args.child == "datasketch-loop":
+        result = run_datasketch(data, bulk=False)
+    elif args.child == "datasketch-bulk":
+        result = run_datasketch(data, bulk=True)
+    elif args.child == "datatrove":
+        result = run_datatrove(data, work, args.workers)
+    else:
+        result = run_corpus(data, work, args.workers, args.verify, not args.no_labels)
+    np.save(work / "labels.npy", result.pop("labels"))
+    (work / "result.json").write_text(json.dumps(result))
+
+
+# --- measuring a child process ------------------------------------------------------------------------------
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Proportional set size (shared pages split between the processes that map them, so forked workers are
+    not counted twice) of a process and all its descendants, in bytes: total and anonymous only (file pages,
+    e.g. memory-mapped signatures, can be dropped by the kernel under pressure)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    total = anon = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        stack += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss_Anon:"):
+                        anon += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total, anon
+
+
+def measure(
+    method: str, data: Path, work: Path, workers: int = 1, verify: str = "none", labels: bool = True
+) -> dict:
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        method,
+        "--data",
+        str(data),
+        "--work",
+        str(work),
+        "--workers",
+        str(workers),
+        "--verify",
+        verify,
+    ] + ([] if labels else ["--no-labels"])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0, 0]
+
+    def sample():
+        while proc.poll() is None:
+            total, anon = tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], anon)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"{method} failed:\n{stderr.decode()[-3000:]}")
+    result = json.loads((work / "result.json").read_text())
+    result["labels"] = np.load(work / "labels.npy")
+    result["peak_pss_mib"] = round(peak[0] / 2**20, 1)
+    result["peak_anon_mib"] = round(peak[1] / 2**20, 1)
+    return result
+
+
+# --- metrics -----------------------------------------------------------------------------------------------
+
+
+def cluster_pairs(labels: np.ndarray) -> set[tuple[int, int]]:
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    out = set()
+    for s, e in zip(starts, np.r_[starts[1:], labels.size]):
+        if e - s > 1:
+            out.update(itertools.combinations(sorted(order[s:e].tolist()), 2))
+    return out
+
+
+def prf(tp: int, predicted: int, positive: int) -> dict:
+    p = tp / predicted if predicted else 1.0
+    r = tp / positive if positive else 1.0
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r) if p + r else 0, 4),
+    }
+
+
+def score(labels: np.ndarray, truth: dict[tuple[int, int], float], planted: list) -> dict:
+    predicted = cluster_pairs(labels)
+    positive = {k for k, j in truth.items() if j >= TRUTH}
+    in_cluster = np.bincount(labels, minlength=labels.max() + 1)[labels] >= 2
+    has_dup = np.zeros(labels.size, bool)
+    for a, b in positive:
+        has_dup[a] = has_dup[b] = True
+    per_level = {}
+    for level in LEVELS:
+        found = [labels[a] == labels[b] for a, b, lv in planted if lv == level]
+        per_level[str(level)] = round(float(np.mean(found)), 4) if found else None
+    return {
+        "pairs": {
+            **prf(len(predicted & positive), len(predicted), len(positive)),
+            "predicted": len(predicted),
+            "positive": len(positive),
+        },
+        "documents": prf(
+            int(np.count_nonzero(in_cluster & has_dup)), int(in_cluster.sum()), int(has_dup.sum())
+        ),
+        "planted_recall_by_level": per_level,
+        "clusters": int(np.count_nonzero(np.bincount(labels) >= 2)),
+        "removed": int(labels.size - np.unique(labels).size),
+    }
+
+
+# --- memory scaling -----------------------------------------------------------------------------------------
+
+
+def synthetic(folder: Path, docs: int, seed: int = 1) -> None:
+    """Documents of 200 words drawn from the KJV vocabulary (by frequency), one in ten a near-copy (~0.9)."""
+    rng = random.Random(seed)
+    words = (SHARED / "kjv.txt").read_text().split()
+    shard_docs = max(1, min(25_000, docs // 2))  # at least two shards
+    for k, start in enumerate(range(0, docs, shard_docs)):
+        texts = []
+        for i in range(min(shard_docs, docs - start)):
+            if texts and i % 10 == 9:
+                copy = texts[rng.randrange(len(texts))].split()
+                for _ in range(4):
+                    copy[rng.randrange(len(copy))] = rng.choice(words)
+                texts.append(" ".join(copy))
+            else:
+                texts.append(" ".join(rng.choices(words, k=200)))
+        write_parquet(folder / "tmp", texts, shards=1, start=start)
+        (folder / "tmp" / "part-0000.parquet").rename(folder / f"part-{k:04d}.parquet")
+    shutil.rmtree(folder / "tmp", ignore_errors=True)
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=22_000)
+    parser.add_argument("--scales", default="50000,200000,1000000")
+    parser.add_argument(
+        "--baseline-scales", default="50000,200000", help="datasketch bulk in the scaling run"
+    )
+    parser.add_argument(
+        "--skip-slow", action="store_true", help="leave out the datasketch loop and datatrove"
+    )
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--verify", default="none", help=argparse.SUPPRESS)
+    parser.add_argument("--no-labels", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each fast method (median reported)")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return 0
+    if not SHARED.is_dir():
+        print("../shared/data is missing", file=sys.stderr)
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
+    try:
+        return run_benchmark(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_benchmark(args: argparse.Namespace, tmp: Path) -> int:
+    t0 = time.perf_counter()
+    built = build_corpus(tmp / "data", args.docs)
+    texts = read_texts(tmp / "data")
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    truth = true_pairs(texts)
+    planted = [(a, b, level) for a, b, level in built["planted"]]
+    planted_j = {level: [] for level in LEVELS}
+    for a, b, level in planted:
+        planted_j[level].append(truth.get((min(a, b), max(a, b)), exact_jaccard(texts[a], texts[b])))
+    truth_s = time.perf_counter() - t0
+    print(
+        f"corpus: {len(texts):,} docs ({build_s:.0f}s), truth: {len(truth):,} pairs >= 0.5 ({truth_s:.0f}s)",
+        file=sys.stderr,
+    )
+
+    plan = [
+        ("datasketch loop (MinHash.update, MinHashLSH)", "datasketch-loop", 1, "none"),
+        ("datasketch bulk (MinHash.bulk, MinHashLSH)", "datasketch-bulk", 1, "none"),
+        ("datatrove MinHash stages 1-4", "datatrove", 1, "none"),
+        ("corpus dedup", "corpus", 1, "none"),
+        ("corpus dedup --verify estimate", "corpus", 1, "estimate"),
+        ("corpus dedup --verify exact", "corpus", 1, "exact"),
+        ("corpus dedup --workers 2", "corpus", 2, "none"),
+    ]
+    if args.skip_slow:
+        plan = [p for p in plan if p[1] not in ("datasketch-loop", "datatrove")]
+    rows = []
+    for label, method, workers, verify in plan:
+        repeats = args.repeats if method in ("corpus", "datasketch-bulk") else 1
+        runs = sorted(
+            (measure(method, tmp / "data", tmp / "work", workers, verify) for _ in range(repeats)),
+            key=lambda r: r["end_to_end_s"],
+        )
+        result = runs[len(runs) // 2]  # the median run by end-to-end time
+        docs = result["docs"]
+        row = {
+            "method": label,
+            "workers": workers,
+            "runs": repeats,
+            "end_to_end_s_all_runs": [round(r["end_to_end_s"], 2) for r in runs],
+            "signature_docs_per_s": round(docs / result["signature_s"], 1),
+            "end_to_end_docs_per_s": round(docs / result["end_to_end_s"], 1),
+            "end_to_end_s": round(result["end_to_end_s"], 2),
+            "peak_pss_mib": result["peak_pss_mib"],
+            "peak_anon_mib": result["peak_anon_mib"],
+            **score(result["labels"], truth, planted),
+        }
+        rows.append(row)
+        print(
+            f"{label}: {row['end_to_end_docs_per_s']:,} docs/s, pair F1 {row['pairs']['f1']}", file=sys.stderr
+        )
+
+    scaling = run_scaling(args, tmp)
+    report = {
+        "corpus": {
+            "documents": len(texts),
+            "real_documents": built["base"],
+            "planted_copies": len(planted),
+            "planted_jaccard_by_level": {
+                str(k): [round(min(v), 3), round(float(np.mean(v)), 3), round(max(v), 3)]
+                for k, v in planted_j.items()
+                if v
+            },
+            "true_pairs_ge_0_5": len(truth),
+            "true_pairs_ge_0_8": sum(1 for j in truth.values() if j >= TRUTH),
+            "natural_pairs_ge_0_8": sum(
+                1
+                for (a, b), j in truth.items()
+                if j >= TRUTH and (a, b) not in {(min(x, y), max(x, y)) for x, y, _ in planted}
+            ),
+        },
+        "parameters": {
+            "ngram": NGRAM,
+            "num_perm": NUM_PERM,
+            "bands": BANDS,
+            "rows": ROWS,
+            "truth_jaccard": TRUTH,
+        },
+        "methods": rows,
+        "scaling": scaling,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "versions": versions(),
+        },
+    }
+    report["ratios"] = ratios(rows)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "dedup.json").write_text(json.dumps(report, indent=2) + "\n")
+    (REPORTS / "dedup.md").write_text(markdown(report))
+    print((REPORTS / "dedup.md").read_text())
+    return 0
+
+
+def run_scaling(args: argparse.Namespace, tmp: Path) -> list[dict]:
+    out = []
+    scales = [int(s) for s in args.scales.split(",") if s]
+    baseline = {int(s) for s in args.baseline_scales.split(",") if s}
+    for docs in scales:
+        data = tmp / f"synthetic-{docs}"
+        synthetic(data, docs)
+        methods = [("corpus dedup", "corpus")] + (
+            [("datasketch bulk", "datasketch-bulk")] if docs in baseline else []
+        )
+        for label, method in methods:
+            result = measure(method, data, tmp / "work", labels=False)
+            entry = {
+                "documents": docs,
+                "method": label,
+                "peak_pss_mib": result["peak_pss_mib"],
+                "peak_anon_mib": result["peak_anon_mib"],
+                "end_to_end_docs_per_s": round(docs / result["end_to_end_s"], 1),
+                "signature_docs_per_s": round(docs / result["signature_s"], 1),
+            }
+            if "resolve_s" in result:
+                entry["resolve_s"] = round(result["resolve_s"], 2)
+            out.append(entry)
+            print(f"scaling {docs:,} {label}: {entry}", file=sys.stderr)
+        shutil.rmtree(data, ignore_errors=True)
+    return out
+
+
+def ratios(rows: list[dict]) -> dict:
+    by = {r["method"].split(" (")[0] if "corpus" not in r["method"] else r["method"]: r for r in rows}
+    ours = by.get("corpus dedup")
+    out = {}
+    if ours and "datatrove MinHash stages 1-4" in by:
+        out["end_to_end_vs_datatrove"] = round(
+            ours["end_to_end_docs_per_s"] / by["datatrove MinHash stages 1-4"]["end_to_end_docs_per_s"], 2
+        )
+    if ours and "datasketch bulk" in by:
+        bulk = by["datasketch bulk"]
+        out["end_to_end_vs_datasketch_bulk_signatures"] = round(
+            ours["end_to_end_docs_per_s"] / bulk["signature_docs_per_s"], 2
+        )
+        out["signatures_vs_datasketch_bulk_signatures"] = round(
+            ours["signature_docs_per_s"] / bulk["signature_docs_per_s"], 2
+        )
+    if ours and "datasketch loop" in by:
+        out["signatures_vs_datasketch_loop"] = round(
+            ours["signature_docs_per_s"] / by["datasketch loop"]["signature_docs_per_s"], 2
+        )
+    return out
+
+
+def versions() -> dict:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("datasketch", "datatrove", "numpy", "pyarrow")}
+
+
+def markdown(report: dict) -> str:
+    c, p = report["corpus"], report["parameters"]
+    lines = [
+        "# Near-duplicate removal benchmark",
+        "",
+        f"{c['documents']:,} documents of ~200 words: {c['real_documents']:,} real (KJV, Python docs rst prose, "
+        f"PostgreSQL docs pages) + {c['planted_copies']:,} planted copies edited to a known Jaccard level. "
+        f"{c['true_pairs_ge_0_8']:,} pairs have Jaccard >= 0.8 ({c['natural_pairs_ge_0_8']:,} of them natural). "
+        f"{p['ngram']}-word shingles, {p['num_perm']} permutations, {p['bands']} bands x {p['rows']} rows, "
+        f"no verification unless said. {report['machine']['cpus']} CPUs, shared (load average at the end "
+        f"{report['machine']['load_average_at_end']}).",
+        "",
+        "| method | workers | signatures docs/s | end to end docs/s | peak PSS MiB | pair P | pair R | pair F1 "
+        "| doc P | doc R | doc F1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in report["methods"]:
+        lines.append(
+            f"| {r['method']} | {r['workers']} | {r['signature_docs_per_s']:,.0f} | {r['end_to_end_docs_per_s']:,.0f} "
+            f"| {r['peak_pss_mib']:,.0f} | {r['pairs']['precision']:.3f} | {r['pairs']['recall']:.3f} "
+            f"| {r['pairs']['f1']:.3f} | {r['documents']['precision']:.3f} | {r['documents']['recall']:.3f} "
+            f"| {r['documents']['f1']:.3f} |"
+        )
+    lines += ["", "Recall of planted pairs by the Jaccard level they were edited to:", ""]
+    levels = list(report["methods"][0]["planted_recall_by_level"]) if report["methods"] else []
+    lines.append("| method | " + " | ".join(levels) + " |")
+    lines.append("| --- |" + " ---: |" * len(levels))
+    for r in report["methods"]:
+        lines.append(
+            f"| {r['method']} | "
+            + " | ".join(f"{r['planted_recall_by_level'][lv]:.3f}" for lv in levels)
+            + " |"
+        )
+    lines += ["", "Ratios: " + ", ".join(f"{k} {v}x" for k, v in report["ratios"].items()), ""]
+    if report["scaling"]:
+        lines += [
+            "Memory as the corpus grows (synthetic 200-word documents, one in ten a near-copy):",
+            "",
+            "| documents | method | peak PSS MiB | of it anonymous | end to end docs/s | signatures docs/s |",
+            "| ---: | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for s in report["scaling"]:
+            lines.append(
+                f"| {s['documents']:,} | {s['method']} | {s['peak_pss_mib']:,.0f} | {s['peak_anon_mib']:,.0f} "
+                f"| {s['end_to_end_docs_per_s']:,.0f} | {s['signature_docs_per_s']:,.0f} |"
+            )
+        lines.append("")
+    lines += ["Reproduce: `.venv/bin/python tests/benchmarks/bench_dedup.py`.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
