@@ -572,6 +572,30 @@ def test_duplicates_audit_dataset(tmp_path, run_dir):
     assert [s["id"] for s in first["samples"]] == ["kjv-Ge7", "kjv-Ge8"]
 
 
+def test_tokens_with_a_tokenizer_json_without_end_token(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"one": 0, "two": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    _write(tmp_path / "d" / "a.parquet", [_row("a", "one two three"), _row("b", "two")])
+    rep = build_report(str(tmp_path / "d"), str(tmp_path / "out"), tokenizer=str(tmp_path))
+    assert rep["tokens"]["tokens"] == 4 and rep["tokens"]["exact"]
+
+
+def test_clusters_from_metadata(tmp_path):
+    kept = [_row(f"k{i}", f"text {i}", dedup_cluster=c, dedup_kept=True) for i, c in enumerate("aabcc")]
+    dropped = [_row("r1", "text", dedup_cluster="c", duplicate_of="k3", filter_reason="near_duplicate")]
+    _write(tmp_path / "run" / "data" / "part-00000-00000.parquet", kept)
+    _write(tmp_path / "run" / "rejected" / "near_duplicate" / "part-s100-00000-00000.parquet", dropped)
+    dup = build_report(str(tmp_path / "run"), str(tmp_path / "out"))["duplicates"]
+    assert dup["origin"] == "metadata.dedup_cluster"
+    assert (
+        dup["clusters"] == 2 and dup["documents_in_clusters"] == 5 and dup["size_counts"] == [[2, 1], [3, 1]]
+    )
+    assert [c["cluster"] for c in dup["largest"]] == ["c", "a"]
+
+
 def test_cli(tmp_path, run_dir, capsys):
     root = run_dir[0]
     out = tmp_path / "reports" / "run"

@@ -13,6 +13,7 @@ from corpus.report.compute import (
     metadata_counts,
     metadata_keys,
     per_document,
+    rows_at,
     text_metrics,
     top_terms,
     word_tokens,
@@ -54,13 +55,12 @@ def _per_document(data: ShardSet, stride: int) -> pl.DataFrame:
 
 
 def _sources(per_doc: pl.DataFrame) -> dict[str, Any]:
-    key = pl.coalesce(pl.col("domain"), pl.col("source").replace("", None), pl.lit("(unknown)"))
     grouped = (
-        per_doc.group_by(key.alias("key"))
+        per_doc.group_by("key")
         .agg(pl.len().alias("documents"), pl.col("bytes").sum().alias("text_bytes"))
         .sort(["documents", "key"], descending=[True, False])
     )
-    with_url = int(per_doc["domain"].is_not_null().sum())
+    with_url = int(per_doc["has_host"].sum())
     kind = "domain" if with_url == per_doc.height else ("file" if with_url == 0 else "domain or file")
     top = grouped.head(TOP_SOURCES)
     rest = grouped.slice(TOP_SOURCES)
@@ -106,17 +106,20 @@ def _value_counts(frame: pl.DataFrame) -> list[list]:
     return [[str(v), int(n)] for v, n in frame.sort(["n", "value"], descending=[True, False]).iter_rows()]
 
 
-def _samples(sample: pl.DataFrame, metrics: pl.DataFrame) -> list[dict[str, Any]]:
+def _samples(data: ShardSet, sample: pl.DataFrame, metrics: pl.DataFrame) -> list[dict[str, Any]]:
     if sample.height == 0:
         return []
     k = min(SAMPLE_DOCUMENTS, sample.height)
     positions = sorted({round(i * (sample.height - 1) / max(1, k - 1)) for i in range(k)})
+    rows = [sample.row(p, named=True) for p in positions]
+    fields = rows_at(scan(data.shards), [r["idx"] for r in rows], ["id", "source", "url"])
     words = dict(zip(metrics["idx"].to_list(), metrics["words"].to_list()))
-    out = []
-    for pos in positions:
-        row = sample.row(pos, named=True)
-        out.append(steps.sample_row(row, words=words.get(row["idx"]), index=row["idx"]))
-    return out
+    return [
+        steps.sample_row(
+            {**fields.get(r["idx"], {}), "text": r["text"]}, words=words.get(r["idx"]), index=r["idx"]
+        )
+        for r in rows
+    ]
 
 
 def analyze(
@@ -133,7 +136,7 @@ def analyze(
     n = per_doc.height
     lf = scan(data.shards)
     meta = metadata_counts(lf, metadata_keys(lf), clusters=not dataset.duplicates.shards)
-    sample = per_doc.filter(pl.col("text").is_not_null()).select("idx", "id", "source", "url", "text")
+    sample = per_doc.filter(pl.col("text").is_not_null()).select("idx", "text")
     per_doc = per_doc.drop("text")
     tokens = word_tokens(sample)
     metrics = text_metrics(sample, tokens)
@@ -210,7 +213,7 @@ def analyze(
         "word_tokens": tokens.height,
         **top_terms(tokens),
     }
-    report["samples"] = _samples(sample, metrics)
+    report["samples"] = _samples(data, sample, metrics)
     report["tokens"] = None
     if tokenizer:
         from corpus.report.tokens import count_tokens

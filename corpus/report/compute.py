@@ -90,26 +90,33 @@ def metadata_counts(lf: pl.LazyFrame, keys: set[str], clusters: bool) -> dict[st
 
 
 def per_document(lf: pl.LazyFrame, stride: int, offset: int = 0) -> pl.DataFrame:
-    """One row per document: cheap measures of all of them, plus id/url/text for every stride-th one only."""
+    """One row per document: cheap measures of all of them (a few dozen bytes each), plus the text of every
+    stride-th one. `key` is the source a document is counted under: the URL's host for web pages, else the
+    source file."""
     text = pl.col("text").fill_null("")
     sampled = (pl.col("idx") % stride) == 0
     # "scheme://host...": a plain capture is several times faster than a full URL grammar (user info is rare)
     host = pl.col("url").str.extract(r"://([^/?#:]+)", 1).str.to_lowercase().str.strip_prefix("www.")
+    # when/then, not replace(): replace() here made polars keep every decoded text page alive
+    source = pl.when(pl.col("source") != "").then(pl.col("source"))
     query = lf.with_row_index("idx", offset=offset).select(
         "idx",
         text.str.len_bytes().alias("bytes"),
         text.str.len_chars().alias("chars"),
         text.str.contains("\ufffd", literal=True).alias("replacement_char"),
         text.str.contains(MOJIBAKE).alias("mojibake"),
-        host.alias("domain"),
-        pl.col("source"),
+        pl.coalesce(host, source, pl.lit("(unknown)")).alias("key"),
+        host.is_not_null().alias("has_host"),
         pl.col("turns").list.len().alias("turns"),
-        *[
-            _copy(pl.when(sampled).then(c)).alias(name)
-            for c, name in ((pl.col("id"), "id"), (pl.col("url"), "url"), (text, "text"))
-        ],
+        _copy(pl.when(sampled).then(text)).alias("text"),
     )
     return query.collect(engine="streaming")
+
+
+def rows_at(lf: pl.LazyFrame, positions: list[int], columns: list[str]) -> dict[int, dict]:
+    """The given columns of the documents at these positions (small columns only: no text)."""
+    found = lf.with_row_index("idx").filter(pl.col("idx").is_in(positions)).select("idx", *columns)
+    return {row["idx"]: row for row in found.collect(engine="streaming").iter_rows(named=True)}
 
 
 def text_metrics(sample: pl.DataFrame, tokens: pl.DataFrame) -> pl.DataFrame:
