@@ -513,11 +513,16 @@ def test_bad_inputs_never_crash(tmp_path, run_dir):
     (root / "data" / "part-00002-00000.parquet").write_bytes(b"PAR1 truncated")
     _write(root / "data" / "part-00003-00000.parquet", [])  # an empty shard is fine
     pq.write_table(pa.table({"other": ["x"]}), root / "data" / "part-00004-00000.parquet")
+    damaged = bytearray((root / "data" / "part-00000-00000.parquet").read_bytes())
+    for i in range(len(damaged) // 4, len(damaged) // 2, 7):  # data pages broken, footer intact
+        damaged[i] ^= 0x5A
+    (root / "data" / "part-00005-00000.parquet").write_bytes(bytes(damaged))
     rep = build_report(str(root), str(tmp_path / "out"))
     assert rep["totals"]["documents"] == len(run_dir[1])
     assert {u["path"].rsplit("/", 1)[1] for u in rep["dataset"]["unreadable_shards"]} == {
         "part-00002-00000.parquet",
         "part-00004-00000.parquet",
+        "part-00005-00000.parquet",
     }
     codes = {w["code"] for w in rep["warnings"]}
     assert {"unreadable_shards", "dataset"} <= codes and not rep["pipeline"]["available"]

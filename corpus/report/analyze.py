@@ -122,6 +122,70 @@ def _samples(data: ShardSet, sample: pl.DataFrame, metrics: pl.DataFrame) -> lis
     ]
 
 
+def _guarded(dataset: Dataset, what: str, fn, default):
+    """A part of the report that reads more of the data (metadata, rejected shards, the dedup audit): if a
+    damaged page fails it, the report still comes out, without that part and saying why."""
+    try:
+        return fn()
+    except _POLARS_ERRORS as err:
+        dataset.problems.append(f"{what} left out: {type(err).__name__}: {str(err).splitlines()[0]}")
+        return default
+
+
+def _sampling(n: int, stride: int, sample: pl.DataFrame, sample_bytes: int, budget: tuple[int, int]) -> dict:
+    return {
+        "sampled": stride > 1,
+        "stride": stride,
+        "documents": n,
+        "sample_documents": sample.height,
+        "sample_text_bytes": sample_bytes,
+        "budget": {"rows": budget[0], "text_bytes": budget[1]},
+        "all_documents": ALL_DOCS + ["encoding damage", "sources", "languages", "duplicates", "augmentation"],
+        "sample_only": SAMPLED + ["control characters", "top words and n-grams", "tokens"],
+        "note": (
+            f"word-level numbers come from a sample of 1 in every {stride:,} documents ({sample.height:,} of "
+            f"{n:,}); totals of words and lines are scaled from it by text size"
+            if stride > 1
+            else "every number is computed on all documents"
+        ),
+    }
+
+
+def _totals(per_doc: pl.DataFrame, metrics: pl.DataFrame, sample_bytes: int, data: ShardSet) -> dict:
+    n = per_doc.height
+    text_bytes = int(per_doc["bytes"].sum()) if n else 0
+    exact = sample_bytes == text_bytes
+
+    def scaled(column: str) -> int:
+        total = int(metrics[column].sum() or 0)
+        return total if exact or not sample_bytes else round(total / sample_bytes * text_bytes)
+
+    return {
+        "documents": n,
+        "text_bytes": text_bytes,
+        "chars": int(per_doc["chars"].sum()) if n else 0,
+        "words": scaled("words"),
+        "lines": scaled("lines"),
+        "words_exact": exact,
+        "shard_bytes": data.file_bytes,
+        "shards": len(data.shards),
+        "empty_documents": int((per_doc["bytes"] == 0).sum()) if n else 0,
+        "short_documents": int((per_doc["chars"] < THRESHOLDS["short_document_chars"]).sum()) if n else 0,
+        "conversations": int(per_doc["turns"].is_not_null().sum()) if n else 0,
+    }
+
+
+def _distributions(per_doc: pl.DataFrame, metrics: pl.DataFrame, scope_sample: str) -> dict:
+    out = {c: distribution(per_doc[c], c, "all documents") for c in ALL_DOCS}
+    for c in SAMPLED:
+        out[c] = distribution(metrics[c], c, scope_sample)
+    dup = metrics["dup_line_ratio"].drop_nulls()
+    if len(dup):
+        share = float((dup > THRESHOLDS["duplicate_line_ratio"]).sum() / len(dup))
+        out["dup_line_ratio"]["over_threshold_share"] = share
+    return out
+
+
 def analyze(
     path: str,
     tokenizer: str | None = None,
@@ -129,73 +193,40 @@ def analyze(
     sample_bytes: int = DEFAULT_SAMPLE_BYTES,
     token_bytes: int = DEFAULT_TOKEN_BYTES,
 ) -> dict[str, Any]:
+    """Every number of one dataset's report (see the module docstrings of compute and summary)."""
     dataset = open_dataset(path)
     data = dataset.data
     stride = sample_stride(data.rows, data.text_bytes, sample_rows, sample_bytes)
     per_doc = _per_document(data, stride)
     n = per_doc.height
     lf = scan(data.shards)
-    meta = metadata_counts(lf, metadata_keys(lf), clusters=not dataset.duplicates.shards)
+    meta = _guarded(
+        dataset,
+        "metadata counts",
+        lambda: metadata_counts(lf, metadata_keys(lf), clusters=not dataset.duplicates.shards),
+        {},
+    )
     sample = per_doc.filter(pl.col("text").is_not_null()).select("idx", "text")
     per_doc = per_doc.drop("text")
     tokens = word_tokens(sample)
     metrics = text_metrics(sample, tokens)
-    sampled = stride > 1
-    sample_bytes_total = int(per_doc.filter(pl.col("idx") % stride == 0)["bytes"].sum()) if n else 0
-    text_bytes = int(per_doc["bytes"].sum()) if n else 0
-
-    def scaled(column: str) -> int:
-        exact = int(metrics[column].sum() or 0)
-        if not sampled or not sample_bytes_total:
-            return exact
-        return round(exact / sample_bytes_total * text_bytes)
+    in_sample = int(per_doc.filter(pl.col("idx") % stride == 0)["bytes"].sum()) if n else 0
+    scope_sample = "sample" if stride > 1 else "all documents"
 
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "generated_by": f"corpus {corpus.__version__}",
         "dataset": _dataset_info(dataset, stride),
-    }
-    report["sampling"] = {
-        "sampled": sampled,
-        "stride": stride,
-        "documents": n,
-        "sample_documents": sample.height,
-        "sample_text_bytes": sample_bytes_total,
-        "budget": {"rows": sample_rows, "text_bytes": sample_bytes},
-        "all_documents": ALL_DOCS + ["encoding damage", "sources", "languages", "duplicates", "augmentation"],
-        "sample_only": SAMPLED + ["control characters", "top words and n-grams", "tokens"],
-        "note": (
-            f"word-level numbers come from a sample of 1 in every {stride:,} documents ({sample.height:,} of "
-            f"{n:,}); totals of words and lines are scaled from it by text size"
-            if sampled
-            else "every number is computed on all documents"
+        "sampling": _sampling(n, stride, sample, in_sample, (sample_rows, sample_bytes)),
+        "totals": _totals(per_doc, metrics, in_sample, data),
+        "pipeline": steps.pipeline_section(dataset, n),
+        "rejected": _guarded(
+            dataset, "rejected documents", lambda: steps.rejected_section(dataset), steps.NO_REJECTED
         ),
     }
-    report["totals"] = {
-        "documents": n,
-        "text_bytes": text_bytes,
-        "chars": int(per_doc["chars"].sum()) if n else 0,
-        "words": scaled("words"),
-        "lines": scaled("lines"),
-        "words_exact": not sampled,
-        "shard_bytes": data.file_bytes,
-        "shards": len(data.shards),
-        "empty_documents": int((per_doc["bytes"] == 0).sum()) if n else 0,
-        "short_documents": int((per_doc["chars"] < THRESHOLDS["short_document_chars"]).sum()) if n else 0,
-        "conversations": int(per_doc["turns"].is_not_null().sum()) if n else 0,
-    }
-    report["pipeline"] = steps.pipeline_section(dataset, n)
-    report["rejected"] = steps.rejected_section(dataset)
     if not report["pipeline"]["funnel"]:
         report["pipeline"]["funnel"] = steps.funnel_without_stats(n, report["rejected"])
-    scope_all, scope_sample = "all documents", ("sample" if sampled else "all documents")
-    report["distributions"] = {c: distribution(per_doc[c], c, scope_all) for c in ALL_DOCS}
-    for c in SAMPLED:
-        report["distributions"][c] = distribution(metrics[c], c, scope_sample)
-    dup = metrics["dup_line_ratio"].drop_nulls()
-    if len(dup):
-        share = float((dup > THRESHOLDS["duplicate_line_ratio"]).sum() / len(dup))
-        report["distributions"]["dup_line_ratio"]["over_threshold_share"] = share
+    report["distributions"] = _distributions(per_doc, metrics, scope_sample)
     report["encoding"] = {
         "replacement_char_documents": int(per_doc["replacement_char"].sum()) if n else 0,
         "mojibake_documents": int(per_doc["mojibake"].sum()) if n else 0,
@@ -205,7 +236,12 @@ def analyze(
     report["languages"] = _optional_counts(meta.get("lang"), n, "metadata.lang")
     report["splits"] = _optional_counts(meta.get("split"), n, "metadata.split")
     report["sources"] = _sources(per_doc)
-    report["duplicates"] = dedup.duplicates_section(dataset, meta.get("dedup_cluster"))
+    report["duplicates"] = _guarded(
+        dataset,
+        "duplicate clusters",
+        lambda: dedup.duplicates_section(dataset, meta.get("dedup_cluster")),
+        {"available": False, "note": "duplicate clusters could not be read"},
+    )
     report["augmentation"] = _augmentation(meta, n, report["pipeline"])
     report["top_terms"] = {
         "scope": scope_sample,
@@ -213,16 +249,15 @@ def analyze(
         "word_tokens": tokens.height,
         **top_terms(tokens),
     }
-    report["samples"] = _samples(data, sample, metrics)
+    report["samples"] = _guarded(dataset, "sample documents", lambda: _samples(data, sample, metrics), [])
     report["tokens"] = None
     if tokenizer:
         from corpus.report.tokens import count_tokens
 
-        report["tokens"] = count_tokens(tokenizer, sample, text_bytes, n, token_bytes)
-        if report["tokens"]["exact"] is False and not sampled:
-            report["tokens"]["note"] = f"estimated from the first {token_bytes:,} bytes of text"
+        report["tokens"] = count_tokens(tokenizer, sample, report["totals"]["text_bytes"], n, token_bytes)
     report["thresholds"] = dict(THRESHOLDS)
     report["dataset"]["unreadable_shards"] = [{"path": p, "error": e} for p, e in data.unreadable]
+    report["dataset"]["problems"] = list(dataset.problems)
     report["warnings"] = warnings_for(report)
     return report
 

@@ -49,7 +49,11 @@ def _n(value: Any) -> str:
 
 
 def _mib(value: int) -> str:
-    return f"{value / 2**20:,.2f} MiB"
+    """A byte count in the unit that reads best (the name is for the common case)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:,.2f} {unit}"
+    return f"{value:,} B"
 
 
 def _pct(part: float, whole: float) -> str:

@@ -31,7 +31,10 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
     lines = [f"# Data quality report: {' vs '.join(names)}", ""]
     for r, name in zip(reports, names):
         prefix = f"**{name}**: " if len(reports) > 1 else ""
-        lines.append(f"{prefix}`{r['dataset']['path']}` ({r['dataset']['layout']}). {r['sampling']['note']}.")
+        note = r["sampling"]["note"]
+        lines.append(
+            f"{prefix}`{r['dataset']['path']}` ({r['dataset']['layout']}). {note[0].upper()}{note[1:]}."
+        )
         lines.append("")
 
     def tokens(r):
@@ -56,7 +59,14 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
         ["duplicate clusters", *(_n(r["duplicates"].get("clusters", 0)) for r in reports)],
         ["augmented copies", *(_n(r["augmentation"]["augmented_documents"]) for r in reports)],
     ]
-    lines += ["## Totals", ""] + _table([""] + names, rows)
+    head = [""] + names
+    if len(reports) == 2:  # how the second dataset compares with the first
+        head.append("B / A")
+        keys = ["documents", "text_bytes", "words"]
+        for row, key in zip(rows, keys + [None] * len(rows)):
+            a, b = (reports[0]["totals"][key], reports[1]["totals"][key]) if key else (0, 0)
+            row.append(f"{b / a:.3f}" if a else "")
+    lines += ["## Totals", ""] + _table(head, rows)
 
     lines += ["## Warnings", ""]
     for r, name in zip(reports, names):

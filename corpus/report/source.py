@@ -174,8 +174,6 @@ def open_dataset(path: str) -> Dataset:
     data = inspect_shards(files)
     if not data.shards and not data.unreadable and not rejected and stats is None:
         raise InputError(f"no Parquet or Arrow shards in {path} (nor stats.json or rejected/)")
-    if data.shards and not data.unreadable and len({s.path.endswith(PARQUET_EXT) for s in data.shards}) > 1:
-        problems.append("data mixes Parquet and Arrow shards; both are read")
     return Dataset(path, name, layout, data, rejected, duplicates, stats, manifest, problems)
 
 
@@ -189,29 +187,31 @@ def scan(shards: list[Shard], columns: list[str] | None = None) -> pl.LazyFrame:
             continue
         if is_parquet:
             try:
-                lf = pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore")
+                lf = pl.scan_parquet(paths, glob=False, missing_columns="insert", extra_columns="ignore")
             except TypeError:  # polars before the missing_columns option
-                lf = pl.scan_parquet(paths, allow_missing_columns=True)
+                lf = pl.scan_parquet(paths, glob=False, allow_missing_columns=True)
         else:
-            lf = pl.scan_ipc(paths)
+            lf = pl.scan_ipc(paths, glob=False)
         parts.append(_conform(lf, columns))
     if not parts:
         return _conform(pl.LazyFrame(schema={"text": pl.String}), columns)
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
 
 
+TURNS = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
+
+
 def _conform(lf: pl.LazyFrame, columns: list[str] | None) -> pl.LazyFrame:
-    present = set(lf.collect_schema().names())
+    schema = lf.collect_schema()
     wanted = columns or list(COLUMNS)
     exprs = []
     for name in wanted:
-        if name in present:
-            col = pl.col(name)
-            exprs.append(col if name == "turns" else col.cast(pl.String))
-        elif name == "turns":
-            exprs.append(
-                pl.lit(None, dtype=pl.List(pl.Struct({"role": pl.String, "content": pl.String}))).alias(name)
-            )
+        if name == "turns":
+            # only the number of turns is read; any other type (a JSON string, say) counts as no conversation
+            present = name in schema and isinstance(schema[name], pl.List)
+            exprs.append(pl.col(name) if present else pl.lit(None, dtype=TURNS).alias(name))
+        elif name in schema:
+            exprs.append(pl.col(name).cast(pl.String))
         else:
             exprs.append(pl.lit(None, dtype=pl.String).alias(name))
     return lf.select(exprs)

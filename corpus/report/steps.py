@@ -11,6 +11,7 @@ import polars as pl
 from corpus.report.source import Dataset, scan
 
 SAMPLE_CHARS = 1500
+NO_REJECTED: dict[str, Any] = {"documents": 0, "reasons": []}
 _READER_OK = ("documents", "files")
 
 

@@ -31,7 +31,13 @@ def count_tokens(
             break
     exact = docs == total_docs and done_bytes == total_bytes
     per_byte = tokens / done_bytes if done_bytes else 0.0
+    note = (
+        ""
+        if exact
+        else f"estimated: tokens per byte of the first {docs:,} sampled documents times the text size"
+    )
     return {
+        "note": note,
         "tokenizer": path,
         "sha256": sha256,
         "vocab_size": vocab_size,
