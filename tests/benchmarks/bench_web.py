@@ -104,6 +104,27 @@ LOOPS = {
 }
 
 
+class Clock:
+    """Wall time and CPU time (this process plus the worker processes it reaped) of a block. On a shared
+    machine the CPU time is the steadier measure: it does not grow when other jobs take the cores."""
+
+    @staticmethod
+    def _cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def __enter__(self) -> Clock:
+        self._wall, self._cpu0 = time.perf_counter(), self._cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu_seconds = self._cpu() - self._cpu0
+
+    def info(self) -> dict:
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
+
+
 def _loop_chunk(args: tuple[str, list[str]]) -> list[tuple[str, str]]:
     name, paths = args
     return LOOPS[name](paths)
@@ -112,15 +133,16 @@ def _loop_chunk(args: tuple[str, list[str]]) -> list[tuple[str, str]]:
 def run_loop(name: str, root: str, files: list[str], workers: int) -> tuple[dict[str, str], dict]:
     paths = [os.path.join(root, f) for f in files]
     LOOPS[name](paths[:1])  # warm-up: lazy imports and first-call setup are not throughput
-    started = time.perf_counter()
-    if workers == 1:
-        results = LOOPS[name](paths)
-    else:
-        chunks = [(name, paths[i : i + 8]) for i in range(0, len(paths), 8)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with Clock() as clock:
+        if workers == 1:
+            results = LOOPS[name](paths)
+        else:
+            chunks = [(name, paths[i : i + 8]) for i in range(0, len(paths), 8)]
+            pool = multiprocessing.get_context("fork").Pool(workers)
             results = [r for chunk in pool.imap(_loop_chunk, chunks) for r in chunk]
-    seconds = time.perf_counter() - started
-    return {os.path.relpath(p, root): t for p, t in results}, {"seconds": seconds}
+            pool.close()
+            pool.join()  # reaped, so their CPU time is counted
+    return {os.path.relpath(p, root): t for p, t in results}, clock.info()
 
 
 def run_recipe_contender(root: str, workers: int, work: str) -> tuple[dict[str, str], dict]:
@@ -130,9 +152,8 @@ def run_recipe_contender(root: str, workers: int, work: str) -> tuple[dict[str, 
 
     recipe = load_recipe(str(WEB_RECIPE) if WEB_RECIPE.is_file() else FALLBACK_RECIPE)
     out = os.path.join(tempfile.mkdtemp(dir=work), "recipe-out")  # fresh: a rerun would resume, not redo
-    started = time.perf_counter()
-    stats = run_recipe(recipe, root, out, workers=workers, report=False)
-    seconds = time.perf_counter() - started
+    with Clock() as clock:
+        stats = run_recipe(recipe, root, out, workers=workers, report=False)
     texts = {}
     for shard in sorted(glob.glob(os.path.join(out, "data", "*.parquet"))):
         for row in pq.read_table(shard, columns=["id", "text"]).to_pylist():
@@ -147,7 +168,7 @@ def run_recipe_contender(root: str, workers: int, work: str) -> tuple[dict[str, 
         "recipe_steps": [name for name, _ in recipe.steps],
         "step_stats": steps,
     }
-    return texts, {"seconds": seconds, **extra}
+    return texts, {**clock.info(), **extra}
 
 
 def run_datatrove(root: str, files: list[str], workers: int, work: str) -> tuple[dict[str, str], dict]:
@@ -176,9 +197,8 @@ def run_datatrove(root: str, files: list[str], workers: int, work: str) -> tuple
         workers=workers,
         logging_dir=os.path.join(work, "datatrove-logs"),
     )
-    started = time.perf_counter()
-    stats = executor.run()
-    seconds = time.perf_counter() - started
+    with Clock() as clock:
+        stats = executor.run()
     texts = {}
     for shard in sorted(glob.glob(os.path.join(out, "*.jsonl.gz"))):
         with gzip.open(shard, "rt") as f:
@@ -189,7 +209,7 @@ def run_datatrove(root: str, files: list[str], workers: int, work: str) -> tuple
     counters = {k: v for k, v in (extractor.stats.items() if extractor else []) if not isinstance(v, dict)}
     counters = {k: (v.total if hasattr(v, "total") else v) for k, v in counters.items()}
     extra = {k: counters.get(k, 0) for k in ("timeout", "broken_process", "clean_error", "dropped")}
-    return texts, {"seconds": seconds, "extractor_counters": extra}
+    return texts, {**clock.info(), "extractor_counters": extra}
 
 
 def _peak_rss_mb() -> dict[str, float]:
@@ -287,6 +307,7 @@ def summarize(name: str, runs: list[dict], n_docs: int, n_bytes: int, files: lis
         return {"contender": name, **failed[0]}
     times = sorted(r["seconds"] for r in runs)
     seconds = statistics.median(times)
+    cpu = statistics.median(r["cpu_seconds"] for r in runs)
     first = runs[0]
     texts = first.pop("texts")
     for r in runs[1:]:
@@ -298,8 +319,10 @@ def summarize(name: str, runs: list[dict], n_docs: int, n_bytes: int, files: lis
         "docs_per_s": round(n_docs / seconds, 2),
         "docs_per_s_best": round(n_docs / times[0], 2),
         "mb_per_s": round(n_bytes / 1e6 / seconds, 3),
+        "cpu_seconds": round(cpu, 2),
+        "docs_per_cpu_s": round(n_docs / cpu, 2),
         "peak_rss_mb": max(max(r["peak_rss"]["own_mb"], r["peak_rss"]["largest_child_mb"]) for r in runs),
-        **{k: v for k, v in first.items() if k not in ("seconds", "peak_rss")},
+        **{k: v for k, v in first.items() if k not in ("seconds", "cpu_seconds", "peak_rss")},
         "peak_rss_detail": first["peak_rss"],
         **quality(texts, files, refs),
     }
@@ -310,6 +333,9 @@ def with_ratios(rows: list[dict]) -> None:
     for row in rows:
         if base and "docs_per_s" in row:
             row["throughput_vs_datatrove_trafilatura"] = round(row["docs_per_s"] / base["docs_per_s"], 2)
+            row["cpu_throughput_vs_datatrove_trafilatura"] = round(
+                row["docs_per_cpu_s"] / base["docs_per_cpu_s"], 2
+            )
             row["recall_minus_datatrove_trafilatura"] = round(
                 row["word_recall_mean"] - base["word_recall_mean"], 4
             )
@@ -326,17 +352,18 @@ def markdown(report: dict) -> str:
         f"on {report['date']}.",
         f"Recipe: {report['recipe']}.",
         "",
-        "| contender | docs/s | MB/s | x datatrove+Trafilatura | peak RSS MB | word recall | boilerplate share "
-        "| empty/dropped pages |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| contender | docs/s | MB/s | x datatrove+Trafilatura | docs per CPU-s | x (CPU) | peak RSS MB "
+        "| word recall | boilerplate share | empty/dropped pages |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['contender']} | error: {r['error']} |||||||")
+            lines.append(f"| {r['contender']} | error: {r['error']} |||||||||")
             continue
         lines.append(
             f"| {r['contender']} | {r['docs_per_s']} | {r['mb_per_s']} | "
-            f"{r.get('throughput_vs_datatrove_trafilatura', '')} | {r['peak_rss_mb']} | {r['word_recall_mean']} | "
+            f"{r.get('throughput_vs_datatrove_trafilatura', '')} | {r['docs_per_cpu_s']} | "
+            f"{r.get('cpu_throughput_vs_datatrove_trafilatura', '')} | {r['peak_rss_mb']} | {r['word_recall_mean']} | "
             f"{r['boilerplate_share_mean']} | {r['pages_empty_or_dropped']} |"
         )
     lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
@@ -347,7 +374,10 @@ def notes(rows: list[dict], report: dict) -> list[str]:
     by = {r["contender"]: r for r in rows if "error" not in r}
     out = [
         "Throughput: input pages (and HTML bytes) over the contender's processing time, interpreter start and "
-        "imports excluded; the loops get one warm-up page first. The machine is shared, so expect some noise.",
+        "imports excluded; the loops get one warm-up page first. The machine is shared, so wall-clock numbers "
+        "move with the other jobs' load; docs per CPU-second (the contender's own CPU time plus that of the "
+        "worker processes it started) is the steadier comparison. With --workers > 1 datatrove's extraction "
+        "sandboxes (grandchildren) escape that count: compare wall-clock numbers there.",
         "Word recall: bag-of-words recall of each page's rst source (markup, directive and role names, "
         "comments and link targets removed), averaged over pages; a page with no output counts as 0.",
         "Boilerplate share: extracted lines that are navigation text (outside the role=main div and not "
