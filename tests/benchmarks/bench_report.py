@@ -317,7 +317,7 @@ def markdown(r: dict) -> str:
         f"| `corpus report --tokenizer gpt2` (once) | {r['report_with_tokenizer_s']:.2f} | "
         f"{d['text_bytes'] / 2**20 / r['report_with_tokenizer_s']:,.0f} | {r['report_with_tokenizer_s'] / r['median_floor_s']:.2f} |",
         f"| peer: datatrove DocStats + LineStats on {p['text_bytes'] / 2**20:.0f} MiB | {p['seconds']:.2f} | "
-        f"{p['mb_per_s']:,.1f} | ≈ {whole / r['median_floor_s']:,.0f} for the whole dataset |",
+        f"{p['mb_per_s']:,.1f} | ≈ {whole / r['median_floor_s']:,.0f} (extrapolated to the whole dataset) |",
         "",
         f"**report / floor: {r['median_ratio']:.2f}x** (median of back-to-back pairs "
         f"{[round(x, 2) for x in r['ratios']]}; target 3x: {'met' if r['met'] else 'NOT met'}).",
