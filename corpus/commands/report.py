@@ -32,8 +32,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="count tokens with this tokenizer: tokenizer.json, a folder with one, or vocab.json + merges.txt",
     )
-    p.add_argument("--sample-rows", type=int, default=None, help="most documents in the word-level sample")
-    p.add_argument("--sample-mb", type=float, default=None, help="most MiB of text in the word-level sample")
+    p.add_argument(
+        "--sample-rows",
+        type=int,
+        metavar="N",
+        help="most documents in the word-level sample (default 20,000)",
+    )
+    p.add_argument(
+        "--sample-mb", type=float, metavar="MIB", help="most MiB of text in that sample (default 4)"
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
