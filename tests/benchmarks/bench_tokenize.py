@@ -4,14 +4,16 @@ Data: the KJV (../shared/data/kjv.txt) cut into about 20,000 chunks of consecuti
 dataset (Parquet, 1,000-row groups, zstd, like a run's output). Tokenizer: an 8,192-token byte-level BPE
 trained by `corpus tokenizer train` on that dataset (timed against a raw `train_from_iterator`).
 
-Measured, interleaved, each --repeats times (median reported):
+Measured, interleaved, each --repeats times:
   raw encode_batch       Tokenizer.encode_batch(texts) on the texts already in memory, default thread pool
                          (the limit: no reading, no writing)
   raw encode_batch_fast  the same without offsets
   corpus tokenize -w 2   tokenize_dataset(...): read shards, split, encode, write units, merge, index, meta.json
   corpus tokenize -w 1
 Tokens/s counts the texts' tokens only (corpus's end-of-document tokens are left out so both sides count the
-same tokens). Also timed once: the `corpus tokenize` command in a fresh process (imports included).
+same tokens). The headline ratio is the median over repeats of encode_batch time / corpus -w 2 time, the two
+run back to back (the machine is shared: a pair sees the same load); medians and best times are reported too.
+Also timed once: the `corpus tokenize` command in a fresh process (imports included).
 
     .venv/bin/python tests/benchmarks/bench_tokenize.py [--repeats 5] [--chunk-chars 150]
 Writes reports/benchmarks/tokenize.json and tokenize.md.
@@ -115,8 +117,9 @@ def main() -> int:
         tokenizer = load_tokenizer(str(tok_dir)).tokenizer
         tokenizer.encode_special_tokens = True  # what corpus encodes with; same ids on this text
         content_tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False))
+        # the pair that decides the target runs back to back, so both see the same load on a shared machine
         runs: dict[str, list[float]] = {
-            k: [] for k in ("encode_batch", "encode_batch_fast", "corpus_w2", "corpus_w1")
+            k: [] for k in ("encode_batch", "corpus_w2", "encode_batch_fast", "corpus_w1")
         }
         meta = {}
         for repeat in range(args.repeats):
@@ -160,6 +163,7 @@ def main() -> int:
 
     median = {k: statistics.median(v) for k, v in runs.items()}
     rate = {k: content_tokens / v for k, v in median.items()}
+    paired = [raw / ours for raw, ours in zip(runs["encode_batch"], runs["corpus_w2"])]
     result = {
         "benchmark": "tokenize",
         "data": {
@@ -179,8 +183,12 @@ def main() -> int:
         "seconds": {k: [round(x, 4) for x in v] for k, v in runs.items()},
         "median_s": {k: round(v, 4) for k, v in median.items()},
         "tokens_per_s": {k: round(v) for k, v in rate.items()},
+        "best_tokens_per_s": {k: round(content_tokens / min(v)) for k, v in runs.items()},
+        "paired_ratios_w2_vs_encode_batch": [round(x, 3) for x in paired],
         "ratios": {
-            "corpus_w2_vs_encode_batch": round(rate["corpus_w2"] / rate["encode_batch"], 3),
+            "corpus_w2_vs_encode_batch": round(statistics.median(paired), 3),
+            "corpus_w2_vs_encode_batch_medians": round(rate["corpus_w2"] / rate["encode_batch"], 3),
+            "corpus_w2_vs_encode_batch_best": round(min(runs["encode_batch"]) / min(runs["corpus_w2"]), 3),
             "corpus_w2_vs_encode_batch_fast": round(rate["corpus_w2"] / rate["encode_batch_fast"], 3),
             "corpus_w1_vs_encode_batch": round(rate["corpus_w1"] / rate["encode_batch"], 3),
             "corpus_w2_vs_w1": round(rate["corpus_w2"] / rate["corpus_w1"], 3),
@@ -201,7 +209,7 @@ def main() -> int:
 
 
 def markdown(r: dict) -> str:
-    d, t, m = r["data"], r["tokens_per_s"], r["median_s"]
+    d, t, m, best = r["data"], r["tokens_per_s"], r["median_s"], r["best_tokens_per_s"]
     rows = [
         ("raw `encode_batch` (texts in memory, default threads)", "encode_batch"),
         ("raw `encode_batch_fast`", "encode_batch_fast"),
@@ -216,16 +224,19 @@ def markdown(r: dict) -> str:
         f"{r['machine']['cpus']} CPUs (shared; load average at the end {r['machine']['load_average_at_end']}); "
         f"tokenizers {r['machine']['tokenizers']}. Median of {r['repeats']} interleaved repeats.",
         "",
-        "| what | median s | tokens/s | vs `encode_batch` |",
-        "| --- | ---: | ---: | ---: |",
+        "| what | median s | tokens/s (median) | tokens/s (best) | vs `encode_batch` (medians) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for label, key in rows:
-        lines.append(f"| {label} | {m[key]:.3f} | {t[key]:,} | {t[key] / t['encode_batch']:.2f} |")
+        lines.append(
+            f"| {label} | {m[key]:.3f} | {t[key]:,} | {best[key]:,} | {t[key] / t['encode_batch']:.2f} |"
+        )
     ratio = r["ratios"]["corpus_w2_vs_encode_batch"]
     lines += [
         "",
         f"**corpus tokenize with 2 workers reaches {ratio:.0%} of raw `encode_batch`** "
-        f"(target 85%: {'met' if r['target']['met'] else 'NOT met'}). End to end means reading the Parquet shard, "
+        f"(median of back-to-back pairs {r['paired_ratios_w2_vs_encode_batch']}; target 85%: "
+        f"{'met' if r['target']['met'] else 'NOT met'}). End to end means reading the Parquet shard, "
         "the train/val split, encoding, writing per-unit parts, merging into train.bin/val.bin, the document "
         "index and meta.json; the raw rows only encode texts already in memory.",
         "",
