@@ -39,7 +39,19 @@ from corpus.writer import EXTENSIONS, ShardWriter
 
 __all__ = ["load_recipe", "run_recipe", "Recipe"]
 
-MAX_DEFAULT_TASKS = 64
+# Default task count: one task per TASK_INPUT_BYTES of input, at least MIN_DEFAULT_TASKS (or one per file when
+# there are fewer files), at most MAX_DEFAULT_TASKS. It depends on the input alone, never on --workers, so the
+# output is the same whatever the worker count; each task costs a fixed set-up, so small inputs get few.
+TASK_INPUT_BYTES = 32 * 2**20
+MIN_DEFAULT_TASKS = 8
+MAX_DEFAULT_TASKS = 1024
+
+
+def default_tasks(files: int, input_bytes: int) -> int:
+    by_size = -(-input_bytes // TASK_INPUT_BYTES)
+    return max(1, min(files, max(MIN_DEFAULT_TASKS, min(by_size, MAX_DEFAULT_TASKS))))
+
+
 VERSIONED = (
     "datatrove",
     "pyarrow",
@@ -260,11 +272,12 @@ def _run_stage(
     os.makedirs(progress_dir, exist_ok=True)
     if stage.index == 0:
         reader: PipelineStep = InputReader(root, files, progress_dir=progress_dir, **recipe.input)
-        tasks = recipe.tasks or min(len(files), MAX_DEFAULT_TASKS)
+        input_bytes = sum(os.path.getsize(os.path.join(root, f)) for f in files)
+        tasks = recipe.tasks or default_tasks(len(files), input_bytes)
     else:
         shards = list_shards(os.path.join(work, f"stage-{stage.index - 1}"))
         reader = StageReader(shards)
-        tasks = recipe.tasks or max(1, min(len(shards), MAX_DEFAULT_TASKS))
+        tasks = recipe.tasks or max(1, min(len(shards), MAX_DEFAULT_TASKS))  # one task per stage shard
     writer = ShardWriter(
         target,
         format=recipe.output["format"],
@@ -388,6 +401,9 @@ def _load_stage_stats(logs: str) -> PipelineStats:
 
 
 def _metric(value: Any) -> float:
+    # merged stats hold MetricStats; a stage with a single task file keeps datatrove's raw dicts
+    if isinstance(value, dict):
+        return float(value.get("total", 0))
     return value.total if hasattr(value, "total") else float(value)
 
 

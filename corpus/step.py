@@ -52,3 +52,11 @@ def map_text(doc: Document, fn: Callable[[str], str]) -> None:
         doc.text = render_turns(turns)
     else:
         doc.text = fn(doc.text)
+
+
+def is_blank(doc: Document) -> bool:
+    """No text left: for conversations, no turn with any content (the rendered role labels don't count)."""
+    turns = doc.metadata.get("turns")
+    if turns:
+        return not any((t.get("content") or "").strip() for t in turns)
+    return not (doc.text or "").strip()

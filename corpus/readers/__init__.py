@@ -250,7 +250,7 @@ class InputReader(PipelineStep):
             meta["turns"], meta["content_type"] = turns, "chat"
         else:
             meta.setdefault("content_type", "text")
-        if not text.strip():
+        if not text.strip() or (turns is not None and not any(t["content"].strip() for t in turns)):
             self.count("empty_document")
             return None
         doc_id = str(record["id"]) if record.get("id") not in (None, "") else default_id

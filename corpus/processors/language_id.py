@@ -1,0 +1,86 @@
+"""Step `language_id`: language identification with py3langid, whose model ships inside its wheel."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from datatrove.data import Document
+
+from corpus.errors import RecipeError
+from corpus.step import DocumentStep
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@cache
+def identifier(languages: tuple[str, ...] = ()):
+    """One model per process (it is 70 MB in memory), loaded on first use in the worker, never pickled."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if languages:
+        model.set_languages(list(languages))
+    return model
+
+
+def supported_languages() -> tuple[str, ...]:
+    return tuple(identifier().nb_classes)
+
+
+class LanguageId(DocumentStep):
+    """Identify the language of each document (ISO 639-1 code in metadata.language, probability in
+    metadata.language_score) from its first `max_chars` characters; conversations are judged on their turns'
+    contents, not the role labels. Text with no letter gets language "und" and score 0. With `languages`, only
+    those are kept (others dropped as wrong_language); `min_score` drops less certain documents as
+    low_language_score. `candidates` restricts the model to a set of languages (sharper on short texts)."""
+
+    name = "language_id"
+
+    def __init__(
+        self,
+        languages: list[str] | None = None,
+        min_score: float = 0.0,
+        max_chars: int = 2000,
+        candidates: list[str] | None = None,
+    ) -> None:
+        self.validate_options({"languages": languages, "candidates": candidates, "min_score": min_score})
+        super().__init__()
+        self.languages = set(languages or [])
+        self.min_score, self.max_chars = float(min_score), max_chars
+        self.candidates = tuple(sorted(candidates or []))
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> None:
+        for key in ("languages", "candidates"):
+            if not options.get(key):
+                continue
+            known = set(supported_languages())
+            unknown = [code for code in options.get(key) or [] if code not in known]
+            if unknown:
+                raise RecipeError(
+                    f"step 'language_id': {key} holds unknown language code(s) {', '.join(map(str, unknown))}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        if not 0 <= options.get("min_score", 0.0) <= 1:
+            raise RecipeError("step 'language_id': min_score must be in [0, 1]")
+
+    def sample(self, doc: Document) -> str:
+        turns = doc.metadata.get("turns")
+        text = "\n".join(t["content"] for t in turns) if turns else doc.text
+        return text[: self.max_chars]
+
+    def apply(self, doc: Document) -> bool | str | None:
+        text = self.sample(doc)
+        if not _LETTER.search(text):
+            language, score = "und", 0.0
+        else:
+            language, score = identifier(self.candidates).classify(text)
+        doc.metadata["language"], doc.metadata["language_score"] = language, round(float(score), 4)
+        self.stat_update(f"language_{language}")
+        if self.languages and language not in self.languages:
+            return "wrong_language"
+        if score < self.min_score:
+            return "low_language_score"
+        return None

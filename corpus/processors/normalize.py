@@ -1,0 +1,140 @@
+"""Step `normalize`: Unicode repair (ftfy), normalization form, control characters, whitespace, and removal
+of configurable character classes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import regex
+from datatrove.data import Document
+
+from corpus.errors import RecipeError
+from corpus.step import DocumentStep, is_blank, map_text
+
+FORMS = ("NFC", "NFKC", "NFD", "NFKD", "none")
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#[0-9]{2,6}|#x[0-9a-fA-F]{2,5});")
+_ASCII_NEEDS_FTFY = re.compile(r"\x1b|\r")
+# what UTF-8 read as latin-1/windows-1252 looks like: a lead byte's character (Â..ô) followed by a continuation
+# byte's (U+0080..U+00BF or the windows-1252 specials), or a C1 control. Text without one has no mojibake for
+# ftfy to fix, and this scan runs at hundreds of MB/s where ftfy's own badness check runs at about 5
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|[\u0080-\u009f]"
+)
+# C0 controls except tab and newline, DEL, and the C1 range; lone surrogates; BOM and other invisible
+# format characters that only ever arrive as damage (zero-width joiners stay: emoji and Indic scripts use them)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u200b\u2060]")
+_EXOTIC_SPACE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}")  # leading indentation (code blocks) is left alone
+_TRAILING_SPACES = re.compile(r"[ \t]+$", re.M)
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CATEGORY = re.compile(r"^[A-Z][a-z]?$")
+
+
+class Normalize(DocumentStep):
+    """Repair and normalize text. `ftfy`: fix mojibake, HTML entities left in text, C1 controls and odd line
+    breaks with ftfy, only on documents where a cheap check finds something to fix (ASCII text without an
+    entity is never handed to ftfy; other text only when ftfy's own badness check or an entity fires); curly
+    quotes are kept. `form`: Unicode normalization (NFC default, NFKC folds ligatures and full-width forms,
+    or none). `control_chars`: drop control characters, lone surrogates, BOMs and zero-width spaces (tab and
+    newline stay). `whitespace`: exotic spaces become plain ones, runs of spaces inside a line collapse to one
+    (leading indentation is kept, code blocks stay readable), trailing spaces go, and at most one blank line
+    separates paragraphs. `remove_categories`: Unicode general categories or their first letter whose
+    characters are deleted, e.g. [So, Co] for symbols and private-use characters, [P] for all punctuation;
+    `keep_chars` lists characters never deleted. A document left empty is dropped as
+    `empty_after_normalize`. On conversations each turn is normalized."""
+
+    name = "normalize"
+
+    def __init__(
+        self,
+        ftfy: bool = True,
+        form: str = "NFC",
+        control_chars: bool = True,
+        whitespace: bool = True,
+        remove_categories: list[str] | None = None,
+        keep_chars: str = "",
+    ) -> None:
+        self.validate_options({"form": form, "remove_categories": remove_categories})
+        super().__init__()
+        self.use_ftfy, self.form = ftfy, form
+        self.control_chars, self.whitespace = control_chars, whitespace
+        self.remove_categories, self.keep_chars = list(remove_categories or []), keep_chars
+        self._removal = None
+        if self.remove_categories:
+            keep = "".join(regex.escape(c) for c in keep_chars)
+            classes = "".join(rf"\p{{{c}}}" for c in self.remove_categories)
+            self._removal = regex.compile(f"(?![{keep}])[{classes}]" if keep else f"[{classes}]")
+        self._ftfy_config = None
+
+    @classmethod
+    def validate_options(cls, options: dict[str, Any]) -> None:
+        if options.get("form", "NFC") not in FORMS:
+            raise RecipeError(
+                f"step 'normalize': form must be one of {', '.join(FORMS)}, got {options['form']!r}"
+            )
+        for category in options.get("remove_categories") or []:
+            if not isinstance(category, str) or not _CATEGORY.match(category):
+                raise RecipeError(
+                    f"step 'normalize': remove_categories holds {category!r}; use Unicode general categories "
+                    "such as So, Sk, Co, Cf, or one letter (S, P) for a whole class"
+                )
+
+    def _fix(self, text: str) -> str:
+        import ftfy
+
+        if self._ftfy_config is None:
+            self._ftfy_config = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
+        needs = (
+            bool(_ASCII_NEEDS_FTFY.search(text) or _ENTITY.search(text))
+            if text.isascii()
+            else bool(
+                _ENTITY.search(text)
+                or "\r" in text
+                or (_MOJIBAKE_HINT.search(text) and ftfy.badness.is_bad(text))
+            )
+        )
+        if not needs:
+            return text
+        self.stat_update("ftfy_checked")
+        fixed = ftfy.fix_text(text, self._ftfy_config)
+        if fixed != text:
+            self.stat_update("ftfy_fixed")
+        return fixed
+
+    def normalize_text(self, text: str) -> str:
+        if self.use_ftfy:
+            text = self._fix(text)
+        if self.control_chars and _CONTROL.search(text):
+            cleaned = _CONTROL.sub("", text)
+            if len(cleaned) != len(text):
+                self.stat_update("control_chars_removed", value=len(text) - len(cleaned))
+                text = cleaned
+        if self.form != "none" and not text.isascii() and not unicodedata.is_normalized(self.form, text):
+            text = unicodedata.normalize(self.form, text)
+            self.stat_update("unicode_normalized")
+        if self._removal is not None:
+            cleaned = self._removal.sub("", text)
+            if len(cleaned) != len(text):
+                self.stat_update("chars_removed", value=len(text) - len(cleaned))
+                text = cleaned
+        if self.whitespace:
+            if not text.isascii():
+                text = _EXOTIC_SPACE.sub(" ", text)
+            # each regex only where a cheap substring test says it has work to do
+            if "  " in text or "\t" in text:
+                text = _INNER_SPACES.sub(" ", text)
+            if " \n" in text or "\t\n" in text:
+                text = _TRAILING_SPACES.sub("", text)
+            if "\n\n\n" in text:
+                text = _BLANK_LINES.sub("\n\n", text)
+            text = text.strip()
+        return text
+
+    def apply(self, doc: Document) -> bool | str | None:
+        map_text(doc, self.normalize_text)
+        if is_blank(doc):
+            return "empty_after_normalize"
+        return None
