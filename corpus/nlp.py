@@ -116,9 +116,6 @@ def stopwords(language: str = "english") -> frozenset[str]:
     return ENGLISH
 
 
-_EDGE_PUNCTUATION = "".join(chr(c) for c in range(0x2000, 0x2070)) + "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»¿¡"
-
-
 class OfflineWordTokenizer(WordTokenizer):
     """The word tokenizer handed to datatrove's quality filters in place of spaCy. Words are Gopher's
     (whitespace-separated, as in the paper) with punctuation stripped from their edges, so that "the," counts
@@ -129,7 +126,9 @@ class OfflineWordTokenizer(WordTokenizer):
         super().__init__(nltk_language(language))
 
     def word_tokenize(self, text: str) -> list[str]:
-        return [w for w in (token.strip(_EDGE_PUNCTUATION) for token in text.split()) if w]
+        from corpus.heuristics import words
+
+        return words(text)
 
     def sent_tokenize(self, text: str) -> list[str]:
         return sentences(text, self.language)

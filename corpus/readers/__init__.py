@@ -182,7 +182,26 @@ class InputReader(PipelineStep):
             yield from self._read_text(self._whole(raw, rel), rel)
 
     def _whole(self, raw: IO[bytes], rel: str) -> bytes:
-        return _open_decompressed(raw, rel).read(self.max_document_bytes + 1)
+        """The file's bytes (up to one past the size limit). A truncated or corrupt compressed file gives what
+        was decompressed before the damage, counted as truncated_or_corrupt_compressed_file: a cut book
+        keeps its first chapters instead of vanishing."""
+        stream, chunks, size = _open_decompressed(raw, rel), [], 0
+        try:
+            while size <= self.max_document_bytes and (
+                chunk := stream.read(min(2**20, self.max_document_bytes + 1 - size))
+            ):
+                chunks.append(chunk)
+                size += len(chunk)
+        except (EOFError, zlib.error, zstandard.ZstdError, gzip.BadGzipFile) as err:
+            data = b"".join(chunks)
+            if rel.lower().endswith(".gz"):  # GzipFile drops the chunk it was decoding; zlib keeps it
+                raw.seek(0)
+                salvaged = zlib.decompressobj(wbits=31).decompress(raw.read(), self.max_document_bytes + 1)
+                data = salvaged if len(salvaged) > len(data) else data
+            self.count("truncated_or_corrupt_compressed_file")
+            _warn(f"{rel}: kept the {len(data):,} bytes before the damage, {type(err).__name__}: {err}")
+            return data
+        return b"".join(chunks)
 
     def _check_bytes(self, payload: bytes) -> str | None:
         if not payload.strip():
@@ -212,7 +231,7 @@ class InputReader(PipelineStep):
         meta: dict[str, str] = {}
         if self.strip_gutenberg:
             text, meta = strip_gutenberg(text)
-        meta.setdefault("title", Path(rel).stem)
+        meta.setdefault("title", _stem(rel))
         chunks = chunk_paragraphs(text, self.chunk_chars)
         for i, chunk in enumerate(chunks):
             doc_id = rel if len(chunks) == 1 else f"{rel}#{i}"
@@ -273,6 +292,14 @@ class InputReader(PipelineStep):
                     if doc:
                         yield doc
             offset += batch.num_rows
+
+
+def _stem(rel: str) -> str:
+    """The file name without its compression and format extensions: books/a.txt.gz -> a."""
+    name = Path(rel).name
+    for suffix in _COMPRESSION:
+        name = name.removesuffix(suffix)
+    return Path(name).stem
 
 
 def _arrow_batches(raw: IO[bytes]):

@@ -60,6 +60,21 @@ def decode_text(raw: bytes, declared: str | None = None, sniff_html: bool = Fals
     for codec in dict.fromkeys(candidates):
         try:
             return raw.decode(codec), True
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError:
+            if codec == "utf-8" and (text := _mostly_utf8(raw)) is not None:
+                return text, False
+        except LookupError:
             continue
     return raw.decode("utf-8", errors="replace"), False
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _mostly_utf8(raw: bytes) -> str | None:
+    """UTF-8 text with a few stray bytes (a pasted windows-1252 paragraph, a cut at the end) stays UTF-8 with
+    U+FFFD for the bad bytes: decoding all of it as windows-1252 would turn every good character into
+    mojibake. Text whose non-ASCII bytes never form a UTF-8 sequence is left to the single-byte codecs."""
+    text = raw.decode("utf-8", errors="replace")
+    valid = len(_NON_ASCII.findall(text))
+    return text if valid > text.count("\ufffd") else None
