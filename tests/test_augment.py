@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 
-from corpus.augment import TRANSFORMS, build_transform, n_changes, parse_transforms
-from corpus.augment.nlpaug_transforms import spelling_dictionary
+from corpus.augment import TRANSFORMS, build_transform, derive_seed, n_changes, parse_transforms
+from corpus.augment.copies import _differs
+from corpus.augment.nlpaug_transforms import spelling_dictionary, synonym_candidates
 from corpus.augment.protect import compile_protect, mask, restore
 from corpus.augment.tokens import FaithfulTokenizer
 from corpus.cli import main
@@ -211,23 +212,63 @@ def test_spelling_errors_come_from_the_dictionary_shipped_in_nlpaug(passages):
     assert seen >= 40
 
 
-def test_synonyms_come_from_wordnet(passages, wordnet):
+def wordnet_candidates(word: str, **rules) -> list[str]:
     from nltk.corpus import wordnet as wn
 
-    seen = 0
-    for seed, text in enumerate(passages[:15]):
-        out = apply("synonym", text, seed, p=1.0, max=3)
-        assert out != text
+    return synonym_candidates(word, wn.synsets(word.lower()), **rules)
+
+
+def test_synonym_candidates_are_filtered(wordnet):
+    from nltk.corpus import wordnet as wn
+
+    # unfiltered, WordNet offers these (what nlpaug would pick from)
+    raw = {lem.name() for w in ("re", "hour") for s in wn.synsets(w) for lem in s.lemmas()}
+    assert {"atomic_number_75", "60_minutes", "hr", "Re"} <= raw
+    assert wordnet_candidates("re") == []  # too short to be worth a synonym
+    assert wordnet_candidates("hour") == [] and wordnet_candidates("hour", min_count=0) == ["minute"]
+    loose = wordnet_candidates("hour", multiword=True, min_char=2, min_count=0)
+    assert {"time_of_day", "hr"} <= set(loose) and "60_minutes" not in loose  # digits: never
+    assert wordnet_candidates("created") == []  # only reached as create.v.*: "create" is the wrong form
+    assert wordnet_candidates("the") == wordnet_candidates("third") == wordnet_candidates("Moses") == []
+    # rare senses: "saw" as a saying, "appreciate" as raising a value
+    assert "proverb" in wordnet_candidates("saw", min_count=0) and wordnet_candidates("saw") == []
+    assert "revalue" in wordnet_candidates("appreciate", min_count=0)
+    assert "revalue" not in wordnet_candidates("appreciate") and "treasure" in wordnet_candidates(
+        "appreciate"
+    )
+    for word in ("God", "light", "earth", "beginning", "want", "great"):
+        for c in wordnet_candidates(word):
+            assert c.isalpha() and c == c.lower() and len(c) >= 3, (word, c)
+
+
+def test_synonyms_on_kjv_are_single_real_words(verses, wordnet):
+    from nltk.corpus import wordnet as wn
+
+    pairs = []
+    for seed, text in enumerate(verses[:300]):
+        out = apply("synonym", text, seed, p=1.0, max=5)
         a, b = words(text), words(out)
-        if len(a) != len(b):  # multi-word synonyms ("promised land") shift positions
-            continue
-        for x, y in zip(a, b):
-            if x != y:
-                seen += 1
-                x, y = x.strip(".,;:!?").lower(), y.strip(".,;:!?").lower()
-                lemmas = {lem.name().lower() for s in wn.synsets(x) for lem in s.lemmas()}
-                assert y in lemmas, (x, y)
-    assert seen >= 10
+        assert len(a) == len(b), (text, out)  # one word for one word by default
+        pairs += [(x, y) for x, y in zip(a, b) if x != y]
+    assert len(pairs) >= 300
+    for x, y in pairs:
+        x, y = x.strip(".,;:!?()"), y.strip(".,;:!?()")
+        assert y.isalpha() and len(x) >= 3 and len(y) >= 3, (x, y)
+        assert x.lower() not in {"the", "and", "unto", "shall", "first", "third"}, (x, y)
+        # a lemma of a synset that names the word itself (not its uninflected form)
+        lemmas = {
+            lem.name().lower()
+            for s in wn.synsets(x.lower())
+            if x.lower() in {n.lower() for n in s.lemma_names()}
+            for lem in s.lemmas()
+        }
+        assert y.lower() in lemmas and y.lower() != x.lower(), (x, y)
+    # multi-word synonyms only when asked
+    grew = [
+        apply("synonym", t, s, p=1.0, max=5, multiword=True, min_count=0) for s, t in enumerate(verses[:60])
+    ]
+    assert any(len(words(out)) > len(words(t)) for out, t in zip(grew, verses))
+    assert not any(re.search(r"\d", out) and not re.search(r"\d", t) for out, t in zip(grew, verses))
 
 
 def sentences(text: str) -> list[str]:
@@ -308,6 +349,7 @@ def test_copies_carry_provenance_and_originals_stay(passages):
         prov = c.metadata["augmentation"]
         assert c.id == f"{prov['source_id']}~aug{prov['copy']}" and prov["copy"] in (1, 2)
         assert prov["seed"] == 7 and [t["name"] for t in prov["transforms"]] == ["keyboard", "case_noise"]
+        assert [t["position"] for t in prov["transforms"]] == [0, 1] and prov["unchanged"] == []
         assert prov["transforms"][0]["params"]["p"] == 0.2 and c.metadata["source"] == "kjv"
     assert stats["total"] == 30 and stats["forwarded"] == 90
 
@@ -322,6 +364,40 @@ def test_copies_carry_provenance_and_originals_stay(passages):
         len(d.metadata["augmentation"]["transforms"]) == 1 for d in one_of if d.metadata.get("augmented")
     )
     assert stats["copies_case_noise"] > 0 and stats["copies_whitespace_noise"] > 0
+
+
+def test_per_transform_counts_and_provenance_name_only_real_changes(verses, passages):
+    singles = [v for v in verses if len(sentences(v)) == 1][:20]
+    multis = [t for t in passages if len(sentences(t)) >= 3 and t[-1] in ".!?"][:10]
+    docs = [Document(text=t, id=f"d{i}") for i, t in enumerate(singles + multis)]
+    out, stats = run_step(docs, transforms=["sentence_rotation", "case_noise"], seed=4)
+    assert stats["copies"] == 30 == stats["copies_case_noise"]
+    # a rotation of one sentence is no rotation: counted apart, not as a copy it made
+    assert stats["copies_sentence_rotation"] == 10 and stats["unchanged_sentence_rotation"] == 20
+    assert "unchanged_case_noise" not in stats
+    for c in (d for d in out if d.metadata.get("augmented")):
+        prov = c.metadata["augmentation"]
+        single = c.metadata["augmentation"]["source_id"] in {f"d{i}" for i in range(20)}
+        names = [(t["name"], t["position"]) for t in prov["transforms"]]
+        assert names == ([("case_noise", 1)] if single else [("sentence_rotation", 0), ("case_noise", 1)])
+        assert prov["unchanged"] == (["sentence_rotation"] if single else [])
+        # the provenance is enough to make the copy again
+        text = next(d.text for d in docs if d.id == prov["source_id"])
+        for t in prov["transforms"]:
+            seed = derive_seed(prov["seed"], prov["source_id"], prov["copy"], t["name"], t["position"], 0)
+            text = build_transform(t["name"], t["params"])(text, seed)
+        assert text == c.text
+
+    out, stats = run_step(docs[:20], transforms=["sentence_rotation"], mode="one_of")
+    assert stats["skipped_identical"] == stats["unchanged_sentence_rotation"] == 20
+    assert "copies_sentence_rotation" not in stats and len(out) == 20
+
+
+def test_moving_equal_protected_spans_is_no_change():
+    # a swap of two placeholders that stand for the same span changes the masked text, not the copy
+    assert not _differs("QXPROTECT1XQ or QXPROTECT0XQ", "QXPROTECT0XQ or QXPROTECT1XQ", ["5", "5"])
+    assert _differs("QXPROTECT1XQ or QXPROTECT0XQ", "QXPROTECT0XQ or QXPROTECT1XQ", ["5", "6"])
+    assert _differs("Pay QXPROTECT0XQ", "pay QXPROTECT0XQ", ["5"])
 
 
 def test_guard_rails_count_skipped_copies(monkeypatch):
@@ -488,6 +564,8 @@ def test_recipe_validation_messages(no_wordnet):
     refused({"transforms": ["case_noise"], "protect": ["phone"]}, "unknown protect kind 'phone'")
     refused({"transforms": ["case_noise"], "fraction": 0}, "fraction must be in")
     refused({"transforms": []}, "non-empty list")
+    refused({"transforms": [{"synonym": {"min_char": 0}}]}, "min_char must be >= 1")
+    refused({"transforms": [{"synonym": {"multiword": "yes"}}]}, "multiword should be bool")
     refused({"transforms": ["synonym"]}, "transform 'synonym' cannot run: NLTK WordNet data not found")
     with pytest.raises(RecipeError, match="sum to 1"):
         load_recipe({"steps": [{"split": {"train": 0.9, "validation": 0.2}}]})
@@ -624,6 +702,17 @@ def test_cli_default_recipe_and_fail_fast(tmp_path, passages, capsys):
     assert [s["name"] for s in stats["steps"]] == ["split", "augment"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["recipe"]["seed"] == 3 and manifest["documents"] == stats["documents_out"]
+
+    # one file as INPUT (not a folder), with the summary printed
+    capsys.readouterr()
+    single = tmp_path / "in" / "support.jsonl"
+    assert main(["augment", str(single), "--output", str(tmp_path / "one"), "--no-report"]) == 0
+    stats = json.loads((tmp_path / "one" / "stats.json").read_text())
+    counters = next(s for s in stats["steps"] if s["name"] == "augment")["counters"]
+    assert stats["documents_out"] == 20 + counters["copies"] and counters["copies"] > 0
+    summary = capsys.readouterr().out
+    assert "per transform: copies changed, ran without a change" in summary
+    assert not re.search(r"^  (copies|unchanged)_", summary, re.M)  # folded into the per-transform lines
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("steps:\n  - augment: {transforms: [synonym]}\n")

@@ -60,7 +60,7 @@ class CopyMaker:
             return [doc]
         made, texts = [], {doc.text}
         for k in range(1, self.copies + 1):
-            result = self._copy(doc, parts, k)
+            result = self._copy(doc, parts, k, count)
             if isinstance(result, str):
                 count(result)
                 continue
@@ -70,6 +70,7 @@ class CopyMaker:
             texts.add(result.text)
             made.append(result)
             count("copies")
+            # provenance lists only the transforms that changed the copy: these are the true counts
             for name in dict.fromkeys(t["name"] for t in result.metadata["augmentation"]["transforms"]):
                 count(f"copies_{name}")
         if self.replace and made:
@@ -113,33 +114,65 @@ class CopyMaker:
             if t.apply_p >= 1.0 or unit_interval(self.seed, doc_id, k, t.name, i, "apply") < t.apply_p
         ]
 
-    def _copy(self, doc: Document, parts: list[tuple[int, str]], k: int) -> Document | str:
+    def _copy(
+        self, doc: Document, parts: list[tuple[int, str]], k: int, count: Callable[[str], None]
+    ) -> Document | str:
         chosen = self._chosen(doc.id, k)
         if not chosen:
             return "skipped_identical"
-        new_texts: dict[int, str] = {}
+        changed: set[int] = set()  # positions of the transforms that changed some part
+        outputs = []
         for part, text in parts:
-            masked = mask(text, self.protect)
-            if masked is None:
-                return "skipped_placeholder_collision"
-            current, spans = masked
-            for i, t in chosen:
-                try:
-                    current = t(current, derive_seed(self.seed, doc.id, k, t.name, i, part))
-                except Exception:  # a transform failing on odd text costs this copy, never the run
-                    return f"transform_error_{t.name}"
+            result = self._chain(doc.id, k, part, text, chosen, changed)
+            if isinstance(result, str):
+                return result
+            outputs.append((part, text, result))
+        if len(changed) < len(chosen):
+            _count_unchanged(chosen, changed, count)
+        new_texts: dict[int, str] = {}
+        for part, _, (current, spans) in outputs:
             restored = restore(current, spans)
             if restored is None:
                 return "skipped_protected_span_lost"
             if not restored.strip():
                 return "skipped_empty"
             new_texts[part] = restored
-        if all(new_texts[part] == text for part, text in parts):
+        if all(new_texts[part] == text for part, text, _ in outputs):
             return "skipped_identical"
-        return self._document(doc, new_texts, chosen, k)
+        return self._document(doc, new_texts, chosen, changed, k)
+
+    def _chain(
+        self,
+        doc_id: str,
+        k: int,
+        part: int,
+        text: str,
+        chosen: list[tuple[int, Transform]],
+        changed: set[int],
+    ) -> tuple[str, list[str]] | str:
+        """The chosen transforms run on one part, masked: (text, spans), or why the copy failed. Adds to
+        `changed` the position of every transform whose output differs from its input."""
+        masked = mask(text, self.protect)
+        if masked is None:
+            return "skipped_placeholder_collision"
+        current, spans = masked
+        for i, t in chosen:
+            try:
+                new = t(current, derive_seed(self.seed, doc_id, k, t.name, i, part))
+            except Exception:  # a transform failing on odd text costs this copy, never the run
+                return f"transform_error_{t.name}"
+            if new != current and i not in changed and (not spans or _differs(new, current, spans)):
+                changed.add(i)
+            current = new
+        return current, spans
 
     def _document(
-        self, doc: Document, new_texts: dict[int, str], chosen: list[tuple[int, Transform]], k: int
+        self,
+        doc: Document,
+        new_texts: dict[int, str],
+        chosen: list[tuple[int, Transform]],
+        changed: set[int],
+        k: int,
     ) -> Document:
         meta = copylib.deepcopy(doc.metadata)
         turns = meta.get("turns")
@@ -152,8 +185,32 @@ class CopyMaker:
         meta["augmented"] = True
         meta["augmentation"] = {
             "source_id": doc.id,
-            "transforms": [{"name": t.name, "params": self.specs[i][1]} for i, t in chosen],
+            # only the transforms that changed the copy (what reports count); position: the index in the
+            # step's list, which the transform's seed derives from, so the copy can be made again
+            "transforms": [
+                {"name": t.name, "params": self.specs[i][1], "position": i} for i, t in chosen if i in changed
+            ],
+            # ran on the copy but left it as it was (kept for a full replay of the chain)
+            "unchanged": [t.name for i, t in chosen if i not in changed],
             "seed": self.seed,
             "copy": k,
         }
         return Document(text=text, id=f"{doc.id}~aug{k}", metadata=meta)
+
+
+def _differs(new: str, old: str, spans: list[str]) -> bool:
+    """Whether two different masked texts still differ once protected spans are back: swapping two
+    placeholders of the same span ("5 and 5") changes the masked text, not the copy."""
+    a, b = restore(new, spans), restore(old, spans)
+    return a is None or b is None or a != b  # a lost placeholder is a change (the copy is refused later)
+
+
+def _count_unchanged(
+    chosen: list[tuple[int, Transform]], changed: set[int], count: Callable[[str], None]
+) -> None:
+    """unchanged_<name>: the transform ran on this copy (every part) and left it as it was: a sentence
+    transform on a one-sentence turn, a synonym pass over words WordNet does not know."""
+    did = {t.name for i, t in chosen if i in changed}
+    for name in dict.fromkeys(t.name for _, t in chosen):
+        if name not in did:
+            count(f"unchanged_{name}")

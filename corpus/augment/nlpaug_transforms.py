@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -51,6 +52,55 @@ _FUNCTION_WORDS = frozenset(
     yourselves thee thou thy thine ye hath doth shall unto upon""".split()
     for v in (w, w.capitalize(), w.upper())
 )
+# numbers are facts, not style: "third" -> "3rd" or "fifth" -> "twenty percent" changes what a text says
+_NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy
+    eighty ninety hundred thousand million first second third fourth fifth sixth seventh eighth ninth tenth
+    eleventh twelfth""".split()
+)
+_SYNONYM_SKIP = _FUNCTION_WORDS | frozenset(v for w in _NUMBER_WORDS for v in (w, w.capitalize(), w.upper()))
+_LEMMA_SEPARATORS = re.compile(r"[_-]")  # WordNet joins the words of a lemma with "_" ("60_minutes")
+
+
+def synonym_candidates(
+    word: str, synsets: list[Any], multiword: bool = False, min_char: int = 3, min_count: int = 1
+) -> list[str]:
+    """The WordNet lemma names that may replace `word`, in WordNet's order, without repeats. Refused:
+    - source words shorter than min_char, not alphabetic, function words or number words;
+    - synsets reached only through an inflected form ("created" -> create.v.01): the lemma would come back
+      uninflected ("God create the heaven"), so only synsets naming the word itself count;
+    - rare senses: with min_count > 0, the word must occur at least min_count times in that sense in
+      WordNet's sense-tagged corpus (Lemma.count(), SemCor), and so must the candidate: without a POS
+      tagger this is what keeps "saw" -> "proverb" and "appreciate" -> "revalue" out;
+    - candidates with digits or other non-letters ("atomic_number_75", "60_minutes", "var."), capitals
+      (proper nouns and abbreviations: "Re", "Godhead", "US"), shorter than min_char ("hr"), number and
+      function words, the word itself, and of several words ("promised_land", "one-fourth") unless
+      `multiword`."""
+    lower = word.lower()
+    if len(lower) < min_char or not lower.isalpha() or lower in _SYNONYM_SKIP:
+        return []
+    out: dict[str, None] = {}
+    for synset in synsets:
+        lemmas = synset.lemmas()
+        own = [lem for lem in lemmas if lem.name().lower() == lower]
+        if not own or (min_count and own[0].count() < min_count):
+            continue
+        for lem in lemmas:
+            name = lem.name()
+            if _usable_lemma(name, lower, multiword, min_char) and (
+                not min_count or lem.count() >= min_count
+            ):
+                out[name] = None
+    return list(out)
+
+
+def _usable_lemma(name: str, source: str, multiword: bool, min_char: int) -> bool:
+    if name.lower() == source or len(name) < min_char or name != name.lower() or name in _SYNONYM_SKIP:
+        return False
+    parts = _LEMMA_SEPARATORS.split(name)
+    if len(parts) > 1 and not multiword:
+        return False
+    return all(part.isalpha() for part in parts)
 
 
 class NlpaugTransform(Transform):
@@ -343,10 +393,20 @@ def wordnet_missing() -> str | None:
 class Synonym(NlpaugTransform):
     """nlpaug SynonymAug(aug_src="wordnet"): content words replaced by a WordNet synonym, from NLTK's
     WordNet data under NLTK_DATA (without it the recipe is refused, or the transform skipped if optional).
+    Candidates are filtered (see synonym_candidates): one lower-case alphabetic word of at least min_char
+    letters, no digits, no proper nouns, no base forms for inflected words, only senses seen at least
+    min_count times in WordNet's sense-tagged corpus (0 = all senses); several words only when multiword.
     Synonyms come from every part of speech: nltk's POS tagger data is not used."""
 
     name = "synonym"
+    extra = {"multiword": False, "min_char": 3, "min_count": 1}
     requires = "NLTK WordNet data (corpora/wordnet under NLTK_DATA)"
+
+    @classmethod
+    def check_extra(cls, params: dict[str, Any]) -> None:
+        for key, low in (("min_char", 1), ("min_count", 0)):
+            if params[key] < low:
+                raise RecipeError(f"augment: transform 'synonym': {key} must be >= {low}, got {params[key]}")
 
     @classmethod
     def missing_data(cls, params: dict[str, Any] | None = None) -> str | None:
@@ -356,8 +416,10 @@ class Synonym(NlpaugTransform):
         if reason := wordnet_missing():  # nlpaug would call nltk.download() here
             raise RecipeError(f"augment: transform 'synonym': {reason}")
         # placeholders are never picked: skip_aug only keeps alphabetic words with a synonym
-        kwargs = {**self.word_kwargs(tok, skip), "stopwords": _FUNCTION_WORDS}
-        return _synonym_class()(aug_src="wordnet", **kwargs)
+        kwargs = {**self.word_kwargs(tok, skip), "stopwords": _SYNONYM_SKIP}
+        aug = _synonym_class()(aug_src="wordnet", **kwargs)
+        aug.model.rules = {k: self.params[k] for k in ("multiword", "min_char", "min_count")}
+        return aug
 
 
 def _synonym_class() -> type:
@@ -365,6 +427,8 @@ def _synonym_class() -> type:
     import nlpaug.model.word_dict as nmw
 
     class NoPosWordNet(nmw.WordNet):
+        rules: ClassVar[dict[str, Any]] = {}  # set per augmenter: the transform's filter parameters
+
         # nltk.pos_tag needs the averaged_perceptron_tagger data, which nlpaug would try to download
         @classmethod
         def pos_tag(cls, tokens: list[str]) -> list[tuple[str, str]]:
@@ -373,11 +437,12 @@ def _synonym_class() -> type:
         # WordNet lookups (morphy, synsets, lemmas) were most of the time; words repeat, so remember them
         def predict(self, word: str, pos: str | None = None) -> list[str]:
             cache = self.__dict__.setdefault("_cache", {})
-            key = (word, pos)
+            key = (word.lower(), pos)
             if key not in cache:
                 if len(cache) > 200_000:  # bounded memory on long runs with open vocabularies
                     cache.clear()
-                cache[key] = super().predict(word, pos)
+                synsets = self.model.synsets(key[0], pos=pos, lang=self.lang)
+                cache[key] = synonym_candidates(key[0], synsets, **self.rules)
             return list(cache[key])
 
     class SynonymAug(naw.SynonymAug):
@@ -386,11 +451,7 @@ def _synonym_class() -> type:
             return NoPosWordNet(lang=lang, is_synonym=True)
 
         def skip_aug(self, token_idxes: list[int], tokens: list[tuple[str, str]]) -> list[int]:
-            # only words that have a synonym, so p counts real replacements
-            return [i for i in token_idxes if self._has_synonym(tokens[i][0])]
-
-        def _has_synonym(self, word: str) -> bool:
-            lower = word.lower()
-            return word.isalpha() and any(c.lower() != lower for c in self.model.predict(word))
+            # only words with a usable synonym, so p counts real replacements
+            return [i for i in token_idxes if self.model.predict(tokens[i][0])]
 
     return SynonymAug

@@ -88,7 +88,21 @@ def _summary(stats: dict) -> str:
             continue
         counters = step.get("counters", {})
         lines.append(f"augment: {step['seen']:,} documents in, {counters.get('copies', 0):,} copies made")
+        lines += _per_transform(counters)
         for key in sorted(counters):
-            if key != "copies":
+            if key != "copies" and not key.startswith(("copies_", "unchanged_")):
                 lines.append(f"  {key}: {counters[key]:,}")
     return "\n".join(lines)
+
+
+def _per_transform(counters: dict) -> list[str]:
+    """One line per transform: copies it changed (kept ones) and copies it ran on without changing."""
+    names = sorted({k.split("_", 1)[1] for k in counters if k.startswith(("copies_", "unchanged_"))})
+    if not names:
+        return []
+    width = max(map(len, names))
+    lines = ["  per transform: copies changed, ran without a change"]
+    for name in names:
+        changed, unchanged = counters.get(f"copies_{name}", 0), counters.get(f"unchanged_{name}", 0)
+        lines.append(f"    {name:<{width}}  {changed:>7,}  {unchanged:>7,}")
+    return lines

@@ -23,13 +23,19 @@ class Augment(PipelineStep):
     (nlpaug and corpus's own; see `corpus augment --help`), keeping the originals unless `replace`.
 
     Every copy has id "<id>~aug<k>", metadata.augmented = true and metadata.augmentation = {source_id,
-    transforms: [{name, params}], seed, copy}. mode: chain (every transform in order, each run with its
-    apply_p) or one_of (one transform per copy, drawn by seed). On conversations only the turns of `roles`
-    are changed ("*" = all), never the turn structure. `protect` keeps spans intact: url, email, number, code,
-    special_token, or "re:<regex>". Documents whose metadata.split is not "train" are never augmented. Copies
-    that come out empty, identical (to the original or another copy) or with a protected span lost are
-    skipped and counted; copies made are counted per transform (copies_<name>). Transform parameters (p,
-    min, max, apply_p, optional, and each transform's own) are listed in corpus/augment/."""
+    transforms: [{name, params, position}], unchanged: [name], seed, copy}. `transforms` lists only the
+    transforms that changed the copy, in the order they ran (position = index in this step's list);
+    `unchanged` names those that ran but left the text as it was (a sentence transform on a one-sentence
+    turn). Each transform's seed is derive_seed(seed, source_id, copy, name, position, part), so running
+    `transforms` alone on the (protect-masked) original gives the copy back. mode: chain (every transform
+    in order, each run with its apply_p) or one_of (one transform per copy, drawn by seed). On
+    conversations only the turns of `roles` are changed ("*" = all), never the turn structure. `protect`
+    keeps spans intact: url, email, number, code, special_token, or "re:<regex>". Documents whose
+    metadata.split is not "train" are never augmented. Copies that come out empty, identical (to the
+    original or another copy) or with a protected span lost are skipped and counted. Statistics per
+    transform: copies_<name> = copies kept that the transform changed; unchanged_<name> = copies (kept or
+    skipped) on which it ran and changed nothing. Transform parameters (p, min, max, apply_p, optional,
+    and each transform's own) are listed in corpus/augment/."""
 
     name = "augment"
     type = "corpus"

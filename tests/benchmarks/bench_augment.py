@@ -270,8 +270,10 @@ def write_reports(rows: list[dict[str, Any]], texts: list[str], repeats: int) ->
         'of these texts ("LORD\'s" -> "LORD \' s", "Ge1:2" -> "Ge1: 2", newlines dropped); corpus\'s '
         "tokenizer gives every untouched character back (tested) and is about twice as fast.",
         "- synonym: nlpaug's SynonymAug needs nltk's POS-tagger data (not shipped); the direct row uses the "
-        "same no-POS WordNet model as corpus. corpus only picks words that have a synonym (so more picks turn "
-        "into real replacements) and caches WordNet lookups (so it is faster than nlpaug).",
+        "same no-POS WordNet model as corpus, unfiltered. corpus filters the candidates (one common lower-case "
+        "word, no digits, no inflection mismatch, senses seen in WordNet's tagged corpus), only picks words "
+        "that keep a candidate (so picks turn into real replacements) and caches the filtered lookups, so it "
+        "does different, better work than the direct row and is not slower.",
         "- The protect row masks URLs, e-mails, numbers, code spans and special tokens before and restores "
         "them after (verified) the transform.",
         "",
