@@ -31,6 +31,10 @@ FLAGS = (
     "--disable-extensions",
     "--mute-audio",
     "--window-size=1280,900",
+    # network off in the browser itself, before the DevTools offline emulation even starts: no name resolves
+    # and every fetch goes to a proxy that does not exist
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9",
     "--remote-debugging-port=0",
     "--remote-allow-origins=*",
 )

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import sys
 from collections import Counter
 from pathlib import Path
@@ -233,9 +234,13 @@ def report(run_dir, tmp_path_factory) -> tuple[dict, Path]:
 # --- the same numbers in plain Python ---------------------------------------------------------------------
 
 
-def lower_quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(math.floor((len(ordered) - 1) * q))]
+def percentile(values: list[float], percent: int) -> float:
+    """The usual percentile, from Python's statistics module (p50 is statistics.median)."""
+    if percent == 50:
+        return statistics.median(values)
+    if len(values) == 1:  # statistics.quantiles wants two points before Python 3.13
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
 def doc_numbers(text: str) -> dict:
@@ -262,8 +267,10 @@ def check_distribution(got: dict, values: list, edges=None) -> None:
     values = [v for v in values if v is not None]
     assert got["count"] == len(values)
     assert got["mean"] == pytest.approx(sum(values) / len(values), rel=1e-6, abs=1e-6)
-    for q in (0.1, 0.5, 0.9, 0.99):
-        assert got[f"p{round(q * 100)}"] == pytest.approx(lower_quantile(values, q), rel=1e-6, abs=1e-6)
+    for percent in (10, 50, 90, 99):
+        # report.json rounds floats to 6 decimals
+        assert got[f"p{percent}"] == pytest.approx(percentile(values, percent), rel=1e-9, abs=5e-7)
+    assert got["quantile_method"] == "linear"
     assert got["min"] == pytest.approx(min(values), abs=1e-6) and got["max"] == pytest.approx(
         max(values), abs=1e-6
     )
@@ -308,6 +315,10 @@ def test_totals_and_distributions_match_plain_python(report, run_dir):
         "dup_line_ratio",
     ):
         check_distribution(rep["distributions"][key], [n[key] for n in nums])
+    chars = sorted(n["chars"] for n in nums)
+    middle = chars[len(chars) // 2 - 1 : len(chars) // 2 + 1]
+    assert len(chars) % 2 == 0 and middle[0] != middle[1]  # an even count, where median definitions differ
+    assert rep["distributions"]["chars"]["p50"] == statistics.median(chars) == sum(middle) / 2
     dup = [n["dup_line_ratio"] for n in nums if n["dup_line_ratio"] is not None]
     assert rep["distributions"]["dup_line_ratio"]["over_threshold_share"] == pytest.approx(
         sum(d > 0.3 for d in dup) / len(dup), abs=1e-6
@@ -638,35 +649,156 @@ def test_prepare_writes_a_report(tmp_path, shared):
     assert rep["totals"]["documents"] == manifest["documents"] and rep["pipeline"]["available"]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not GPT2.is_dir(), reason="../shared/data/tokenizers/gpt2 is not present")
+def test_prepare_with_a_tokenize_step_reports_the_token_shards(tmp_path, shared, capsys):
+    """The report at the end of `corpus prepare` (no tokenizer given) reads the totals of the token shards
+    the run's tokenize step wrote, per split, without tokenizing again."""
+    from corpus.pipeline import run_recipe
+    from corpus.tokenization import load_tokenizer
+
+    src = tmp_path / "in"
+    src.mkdir()
+    verses = (shared / "kjv.txt").read_text().splitlines()
+    for i in range(4):
+        (src / f"part{i}.txt").write_text("\n".join(verses[i * 60 : (i + 1) * 60]))
+    recipe = {
+        "name": "t",
+        "seed": 3,
+        "steps": [{"exact_dedup": {}}, {"tokenize": {"tokenizer": str(GPT2), "val_fraction": 0.3}}],
+        "output": {"format": "parquet"},
+    }
+    out = tmp_path / "out"
+    run_recipe(recipe, str(src), str(out))
+    rep = json.loads((out / "report" / "report.json").read_text())
+    meta = json.loads((out / "tokens" / "meta.json").read_text())
+    texts = pq.read_table(out / "data").column("text").to_pylist()
+    tok = load_tokenizer(str(GPT2))
+    expected = sum(len(ids) + 1 for ids in tok.encode_batch(texts))  # + the end-of-document token
+    tokens = rep["tokens"]
+    assert tokens is not None and tokens == rep["token_shards"]
+    assert tokens["origin"] == "token shards" and tokens["exact"] and tokens["current"]
+    assert tokens["tokens"] == meta["tokens"] == expected
+    assert tokens["bytes_tokenized"] == rep["totals"]["text_bytes"] == sum(len(t.encode()) for t in texts)
+    assert tokens["tokens_per_byte"] == pytest.approx(expected / tokens["bytes_tokenized"], abs=1e-6)
+    assert tokens["sha256"] == tok.sha256 and tokens["vocab_size"] == 50257
+    for split in ("train", "val"):
+        got, want = tokens["splits"][split], meta["splits"][split]
+        assert got["tokens"] == want["tokens"] > 0 and got["documents"] == want["documents"] > 0
+        assert got["text_bytes"] == want["text_bytes"]
+        assert got["tokens_per_byte"] == pytest.approx(want["tokens"] / want["text_bytes"], abs=1e-6)
+    assert sum(s["documents"] for s in tokens["splits"].values()) == rep["totals"]["documents"]
+    labels = [f["label"] for f in rep["pipeline"]["funnel"]]
+    assert labels[-2:] == ["written", "tokenize"]  # tokenizing comes after the dataset is written
+    assert f"{expected:,}" in (out / "report" / "index.html").read_text()
+    assert f"{expected:,} tokens" in (out / "report" / "report.md").read_text()
+    assert cli(["report", str(out), "-o", str(tmp_path / "cli")]) == 0
+    assert f"tokens: {expected:,} " in capsys.readouterr().out
+
+    # the dataset rewritten without tokenizing again: still reported, marked stale, with a warning
+    shard = sorted((out / "data").glob("*.parquet"))[0]
+    os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 10**9))
+    stale = build_report(str(out), str(tmp_path / "stale"))
+    assert stale["tokens"]["tokens"] == expected and not stale["tokens"]["current"]
+    assert "stale_token_shards" in {w["code"] for w in stale["warnings"]}
+    # a damaged meta.json is named, never fatal
+    (out / "tokens" / "meta.json").write_text("{not json")
+    broken = build_report(str(out), str(tmp_path / "broken"))
+    assert broken["tokens"] is None
+    assert any("token shards left out" in p for p in broken["dataset"]["problems"])
+
+
 # --- the page in a real browser ---------------------------------------------------------------------------
 
 
+def in_ci() -> bool:
+    """CI=true (GitHub, GitLab), CI=1 and the like: the browser test must run there, never skip."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def _chromium() -> str:
+    """Chromium and websocket-client, or a skip on a developer machine without them (a failure in CI)."""
     path = find_chromium()
+    missing = None
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "chromium is not installed (apt-get install -y chromium); CI must run the browser test"
-            )
-        pytest.skip("chromium is not installed")
-    try:
-        import websocket  # noqa: F401  (websocket-client drives Chromium over the DevTools protocol)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("websocket-client is not installed; CI must run the browser test")
-        pytest.skip("websocket-client is not installed")
+        missing = "chromium is not installed (apt-get install -y chromium, or make browser)"
+    else:
+        try:
+            import websocket  # noqa: F401  (websocket-client drives Chromium over the DevTools protocol)
+        except ImportError:
+            missing = "websocket-client is not installed (pip install -e '.[dev]')"
+    if missing and in_ci():
+        pytest.fail(f"{missing}; CI must run the browser test")
+    if missing:
+        pytest.skip(missing)
     return path
+
+
+def test_browser_test_fails_in_ci_without_chromium(monkeypatch):
+    real = find_chromium
+    monkeypatch.setitem(globals(), "find_chromium", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed.*CI must run"):
+        _chromium()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        _chromium()
+    monkeypatch.setitem(globals(), "find_chromium", lambda: real() or "/usr/bin/chromium")
+    monkeypatch.setitem(sys.modules, "websocket", None)  # `import websocket` now raises ImportError
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="websocket-client is not installed.*CI must run"):
+        _chromium()
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.fixture(scope="module")
+def run_with_tokens(run_dir, tmp_path_factory) -> Path:
+    """The run with token shards next to its data, as a run with a tokenize step leaves it."""
+    root = tmp_path_factory.mktemp("tokens-run") / "cleaned"
+    shutil.copytree(run_dir[0], root)  # copy2 keeps the modification times, so the shards stay current
+    if GPT2.is_dir():
+        from corpus.tokenization import tokenize_dataset
+
+        tokenize_dataset(str(root), str(GPT2), str(root / "tokens"), val_fraction=0.1)
+    return root
+
+
+@pytest.mark.slow
+def test_browser_harness_sees_errors_and_network_use(tmp_path):
+    """The check would catch a page that loads from the network or logs an error, and the network is off."""
+    chromium = _chromium()
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="https://example.com/pixel.png">'
+        "<script>console.error('planted error')</script>"
+        '<svg class="chart" data-chart="empty" width="100" height="50"></svg></body></html>'
+    )
+    result = check_page(str(page), None, chromium)
+    assert result["external_requests"] == ["https://example.com/pixel.png"]
+    assert "planted error" in result["errors"]
+    assert any(
+        e.startswith("loading failed") for e in result["errors"]
+    )  # offline: the request never went out
+    assert result["charts"] == [{"name": "empty", "width": 100, "height": 50, "bars": 0, "visible": 0}]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["single", "compare"])
-def test_html_in_headless_chromium(tmp_path, run_dir, mode):
+def test_html_in_headless_chromium(tmp_path, run_with_tokens, mode):
+    """Network off, no console errors, every chart drawn and non-empty, a full-page screenshot saved (into
+    REPORT_SCREENSHOT_DIR when set, e.g. reports/benchmarks, else the test's temporary folder)."""
     chromium = _chromium()
-    root = run_dir[0]
+    root = run_with_tokens
     out = tmp_path / "report"
     build_report(str(root), str(out), compare=str(root / "rejected") if mode == "compare" else None)
     html = (out / "index.html").read_text()
-    shot = tmp_path / "screenshot.png"
+    shots = Path(os.environ.get("REPORT_SCREENSHOT_DIR") or tmp_path)
+    shot = shots / ("report-screenshot.png" if mode == "single" else "report-compare-screenshot.png")
     result = check_page(str(out / "index.html"), str(shot), chromium)
     assert result["errors"] == [] and result["external_requests"] == []
     charts = result["charts"]
@@ -682,4 +814,7 @@ def test_html_in_headless_chromium(tmp_path, run_dir, mode):
         "sources",
         "top-bigrams",
     } <= names or mode == "compare"
-    assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = png_size(shot)
+    assert shot.stat().st_size > 20_000 and width >= 800 and height == min(result["size"][1], 16000) > 2000
+    if mode == "single" and GPT2.is_dir():
+        assert 'id="tokens"' in html and "token shards" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,12 @@ from corpus.tokenization import (
     encode_chats,
     load_tokenizer,
     tokenize_dataset,
+    tokenizer_hash,
     train_tokenizer,
 )
 from corpus.tokenization import shards as shards_module
 from corpus.tokenization import source as source_module
+from corpus.tokenization.chat import chat_bytes, chat_text
 from corpus.tokenization.shards import is_validation
 
 CHATS = [
@@ -107,9 +110,15 @@ def _dataset_rows(dataset: Path) -> list[dict]:
     return rows
 
 
+def _decoded_bytes(tok, ids: list[int]) -> int:
+    return len(tok.decode(ids).encode("utf-8"))
+
+
 def _expected(tok, rows: list[dict], seed: int, fraction: float) -> dict[str, dict[str, list]]:
-    """What the shards must hold, computed document by document with the tokenizer alone."""
-    out = {s: {"ids": [], "mask": [], "lengths": [], "bytes": 0} for s in ("train", "val")}
+    """What the shards must hold, computed document by document with the tokenizer alone. Bytes are those of
+    the text the tokens decode to (what bits per byte divides by): for a chat the rendered template, not the
+    `text` column and not the contents alone; mask bytes those of the tokens under the loss mask."""
+    out = {s: {"ids": [], "mask": [], "lengths": [], "bytes": 0, "mask_bytes": 0} for s in ("train", "val")}
     for row in rows:
         split = out["val" if is_validation(row["id"], seed, fraction) else "train"]
         if row["turns"]:
@@ -117,16 +126,16 @@ def _expected(tok, rows: list[dict], seed: int, fraction: float) -> dict[str, di
             if encoded is None:
                 continue
             ids, mask = encoded
-            text_bytes = sum(len(t["content"].encode()) for t in row["turns"])
         else:
             ids = tok.tokenizer.encode(row["text"] or "", add_special_tokens=False).ids
             if not ids:
                 continue
-            mask, text_bytes = [1] * len(ids), len((row["text"] or "").encode())
+            mask = [1] * len(ids)
         split["ids"] += ids + [tok.eos_id]
         split["mask"] += mask + [0 if row["turns"] else 1]
         split["lengths"].append(len(ids) + 1)
-        split["bytes"] += text_bytes
+        split["bytes"] += _decoded_bytes(tok, ids)
+        split["mask_bytes"] += _decoded_bytes(tok, [i for i, m in zip(ids, mask) if m])
     return out
 
 
@@ -220,6 +229,8 @@ def test_shards_hold_exactly_the_tokenizers_ids(dataset, tokenizer, tokens):
         assert shards.meta["splits"][split]["tokens"] == len(want["ids"])
         assert shards.meta["splits"][split]["documents"] == len(want["lengths"])
         assert shards.text_bytes(split) == want["bytes"]
+        assert shards.mask_text_bytes(split) == want["mask_bytes"]
+        assert want["mask_bytes"] < want["bytes"] or not shards.meta["splits"][split]["conversations"]
     assert 0 < shards.documents("val") < shards.documents("train")
     assert shards.meta["skipped"] == {"encodes_to_nothing": 2, "empty_conversation": 1}
     assert shards.meta["counters"]["conversation_with_other_role"] == 1
@@ -227,6 +238,27 @@ def test_shards_hold_exactly_the_tokenizers_ids(dataset, tokenizer, tokens):
     train, offsets = shards.train, shards.offsets("train")
     assert (train[offsets[1:] - 1] == tok.eos_id).all()
     assert int((train == tok.eos_id).sum()) == shards.documents("train")
+
+
+def test_chat_bytes_count_the_rendered_template(shared, tokenizer, tokens):
+    """Bits per byte divides by the bytes of what was encoded: a conversation's rendered chat template."""
+    for path in (tokenizer, shared / "tokenizers" / "gpt2"):  # role tokens, and roles spelled as text
+        tok = load_tokenizer(str(path))
+        for chat in CHATS[:3]:
+            ids, mask = encode_chats(tok, [chat])[0]
+            assert tok.decode(ids) == chat_text(tok, chat)
+            assert chat_bytes(tok, chat) == (
+                _decoded_bytes(tok, ids),
+                _decoded_bytes(tok, [i for i, m in zip(ids, mask) if m]),
+            )
+    tok = load_tokenizer(str(tokenizer))
+    assert chat_text(tok, CHATS[0]) == (
+        "<|bos|><|user|>Who created the heaven and the earth?<|end|>"
+        "<|assistant|>In the beginning God created the heaven and the earth.<|end|>"
+    )
+    meta = json.loads((tokens / "meta.json").read_text())
+    assert "rendered chat template" in meta["text_bytes_of"] and "assistant" in meta["mask_text_bytes_of"]
+    assert meta["format"] == "corpus-tokens/2"
 
 
 def test_chat_mask_covers_exactly_the_assistant_turns(tokenizer, tokens):
@@ -284,17 +316,52 @@ def test_resume_after_interruption(dataset, tokenizer, tokens, tmp_path, monkeyp
     assert again["already_done"]
 
 
-def test_other_tokenizer_or_options_refused(shared, dataset, tokenizer, tokens):
+def test_other_tokenizer_or_options_refused(shared, dataset, tokenizer, tokens, tmp_path):
     gpt2 = str(shared / "tokenizers" / "gpt2")
-    with pytest.raises(InputError, match="were made with tokenizer"):
-        check_tokenizer(str(tokens), gpt2)
-    with pytest.raises(InputError, match="were made with tokenizer"):
-        TokenShards(str(tokens), tokenizer=gpt2)
+    other = tmp_path / "other"  # a fresh tokenizer trained on the same data, with another vocabulary
+    train_tokenizer(str(dataset), 300, str(other), max_documents=300)
+    for wrong in (gpt2, str(other), load_tokenizer(gpt2)):
+        with pytest.raises(InputError) as err:
+            TokenShards(str(tokens), tokenizer=wrong)
+        message = str(err.value)
+        assert "\n" not in message and "were made with another tokenizer" in message
+        assert str(tokenizer) in message and (str(other) in message or gpt2 in message)
+        assert f"--output {tokens}" in message
+        with pytest.raises(InputError, match="were made with another tokenizer"):
+            check_tokenizer(str(tokens), wrong)
     assert check_tokenizer(str(tokens), str(tokenizer / "tokenizer.json"))["dtype"] == "uint16"
+    assert len(TokenShards(str(tokens), tokenizer=load_tokenizer(str(tokenizer))).train) > 0
     with pytest.raises(OutputError, match="another dataset, tokenizer or split"):
         tokenize_dataset(str(dataset), gpt2, str(tokens), val_fraction=0.1, seed=7)
     with pytest.raises(OutputError, match="another dataset, tokenizer or split"):
         tokenize_dataset(str(dataset), str(tokenizer), str(tokens), val_fraction=0.1, seed=8)
+
+
+def test_tokenizer_hash_ignores_file_formatting(tokenizer, tokens, tmp_path, capsys):
+    """The hash is that of the canonical JSON: re-saving tokenizer.json differently keeps it (and the shards
+    usable); another end-of-document token in tokenizer_config.json is another tokenizer."""
+    meta = json.loads((tokens / "meta.json").read_text())
+    original = json.loads((tokenizer / "tokenizer.json").read_text())
+    training = json.loads((tokenizer / "training.json").read_text())
+    assert meta["tokenizer"]["sha256"] == training["sha256"] == tokenizer_hash(str(tokenizer))
+    assert main(["tokenizer", "info", str(tokenizer)]) == 0
+    assert json.loads(capsys.readouterr().out)["sha256"] == training["sha256"]
+    for name, dump in (
+        ("compact", lambda d: json.dumps(d, separators=(",", ":"))),
+        ("sorted", lambda d: json.dumps(d, indent=4, sort_keys=True, ensure_ascii=False)),
+    ):
+        shutil.copytree(tokenizer, tmp_path / name)
+        (tmp_path / name / "tokenizer.json").write_text(dump(original))
+        tok = load_tokenizer(str(tmp_path / name))
+        assert tok.file_sha256 != meta["tokenizer"]["file_sha256"]
+        assert tok.sha256 == meta["tokenizer"]["sha256"] == tokenizer_hash(str(tmp_path / name))
+        assert TokenShards(str(tokens), tokenizer=str(tmp_path / name)).documents("train") > 0
+    shutil.copytree(tokenizer, tmp_path / "eos")
+    config = json.loads((tokenizer / "tokenizer_config.json").read_text())
+    (tmp_path / "eos" / "tokenizer_config.json").write_text(json.dumps({**config, "eos_token": "<|end|>"}))
+    assert tokenizer_hash(str(tmp_path / "eos")) == meta["tokenizer"]["sha256"]
+    with pytest.raises(InputError, match="eos id"):
+        TokenShards(str(tokens), tokenizer=str(tmp_path / "eos"))
 
 
 def test_gpt2_shards(shared, dataset, tmp_path):

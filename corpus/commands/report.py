@@ -1,4 +1,6 @@
-"""`corpus report DATASET_DIR [--compare OTHER_DIR] [--output DIR] [--tokenizer PATH]`: quality report."""
+"""`corpus report DATASET_DIR [--compare OTHER_DIR] [--output DIR] [--tokenizer PATH]`: quality report.
+Token totals come from the dataset's token shards (DATASET/tokens/meta.json) when it has them, or from
+--tokenizer."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tokenizer",
         metavar="PATH",
-        help="count tokens with this tokenizer: tokenizer.json, a folder with one, or vocab.json + merges.txt",
+        help="count tokens with this tokenizer: tokenizer.json, a folder with one, or vocab.json + merges.txt "
+        "(without it, the totals of the dataset's token shards are reported, if it has any)",
     )
     p.add_argument(
         "--sample-rows",
@@ -80,6 +83,13 @@ def run(args: argparse.Namespace) -> int:
                 f"{report['dataset']['path']}: {totals['documents']:,} documents, "
                 f"{totals['text_bytes'] / 2**20:,.2f} MiB of text, {len(report['warnings'])} warning(s)"
             )
+            tokens = report.get("tokens")
+            if tokens:
+                origin = tokens["path"] if tokens["origin"] == "token shards" else tokens["tokenizer"]
+                approx = "" if tokens["exact"] else "≈ "
+                print(
+                    f"  tokens: {approx}{tokens['tokens']:,} ({tokens['tokens_per_byte']:.4f} per byte) from {origin}"
+                )
             for warning in report["warnings"]:
                 print(f"  warning: {warning['message']}")
         print(f"report written to {os.path.join(output, 'index.html')}", file=sys.stdout)

@@ -57,6 +57,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from corpus.tokenization import load_tokenizer
+    from corpus.tokenization.load import HASH_OF
 
     tok = load_tokenizer(args.tokenizer)
     added = sorted(tok.tokenizer.get_added_tokens_decoder().items())
@@ -65,6 +66,8 @@ def run_info(args: argparse.Namespace) -> int:
             {
                 "path": tok.path,
                 "sha256": tok.sha256,
+                "hash_of": HASH_OF,
+                "file_sha256": tok.file_sha256,
                 "vocab_size": tok.vocab_size,
                 "eos": [tok.eos_token, tok.eos_id],
                 "bos": [tok.bos_token, tok.bos_id],

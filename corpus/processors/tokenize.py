@@ -77,7 +77,8 @@ class Tokenize:
             "tokens": meta["tokens"],
             "dtype": meta["dtype"],
             "splits": {
-                s: {k: v[k] for k in ("tokens", "documents", "text_bytes")} for s, v in meta["splits"].items()
+                s: {k: v[k] for k in ("tokens", "documents", "text_bytes", "mask_text_bytes")}
+                for s, v in meta["splits"].items()
             },
             "counters": meta["counters"],
             "elapsed_s": meta["elapsed_s"],

@@ -45,6 +45,9 @@ def _comparison(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for key, dist in a["distributions"].items():
         ma, mb = dist.get("p50"), b["distributions"].get(key, {}).get("p50")
         out["medians"][key] = {"a": ma, "b": mb}
+    ta, tb = a.get("tokens"), b.get("tokens")
+    if ta and tb:
+        out["tokens"] = {"a": ta["tokens"], "b": tb["tokens"], "change": tb["tokens"] - ta["tokens"]}
     return out
 
 

@@ -21,6 +21,7 @@ from corpus.report.compute import (
 from corpus.report.source import Dataset, ShardSet, open_dataset, sample_stride, scan
 from corpus.report.stopwords import SOURCE as STOPWORDS_SOURCE
 from corpus.report.summary import distribution
+from corpus.report.tokens import count_tokens, shard_tokens
 
 REPORT_VERSION = 1
 DEFAULT_SAMPLE_ROWS = 20_000
@@ -250,10 +251,11 @@ def analyze(
         **top_terms(tokens),
     }
     report["samples"] = _guarded(dataset, "sample documents", lambda: _samples(data, sample, metrics), [])
-    report["tokens"] = None
+    report["token_shards"] = shard_tokens(dataset.path, dataset.stats, dataset.problems)
+    report["tokens"] = report[
+        "token_shards"
+    ]  # exact and free; a tokenizer given counts with that one instead
     if tokenizer:
-        from corpus.report.tokens import count_tokens
-
         report["tokens"] = count_tokens(tokenizer, sample, report["totals"]["text_bytes"], n, token_bytes)
     report["thresholds"] = dict(THRESHOLDS)
     report["dataset"]["unreadable_shards"] = [{"path": p, "error": e} for p, e in data.unreadable]

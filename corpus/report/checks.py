@@ -103,6 +103,13 @@ def warnings_for(report: dict[str, Any]) -> list[dict[str, Any]]:
             len(unreadable),
             0,
         )
+    shards = report.get("token_shards")
+    if shards and not shards["current"]:
+        warn(
+            "stale_token_shards",
+            f"the token shards in {shards['path']} were made from other shards than the dataset's current ones; "
+            "run corpus tokenize again",
+        )
     for problem in report["dataset"]["problems"]:
         warn("dataset", problem)
     return out

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from corpus.report import svg
+from corpus.report.summary import QUANTILE_NOTE
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}
@@ -258,7 +259,8 @@ def _histograms(page: Page, names: list[str]) -> str:
         blocks.append(
             f'<div><h3>{escape(title)} <span class="note">({escape(scope)})</span></h3>{chart}{stats}</div>'
         )
-    return '<div class="grid">' + "".join(blocks) + "</div>"
+    note = f'<p class="note">{escape(QUANTILE_NOTE)}</p>'
+    return '<div class="grid">' + "".join(blocks) + "</div>" + note
 
 
 def _encoding(page: Page) -> str:
@@ -404,6 +406,40 @@ def _top_terms(page: Page):
     return render
 
 
+def _tokens(report: dict[str, Any], _: int) -> str:
+    t = report.get("tokens")
+    if not t:
+        return '<p class="note">No token shards and no --tokenizer.</p>'
+    how = "exact" if t["exact"] else "estimated"
+    rows = [
+        ["from", "token shards " + t["path"] if t["origin"] == "token shards" else "tokenizing the text"],
+        ["tokenizer", f"{t['tokenizer']} (vocabulary {t['vocab_size']:,}, sha256 {t['sha256'][:12]})"],
+        ["tokens", f"{t['tokens']:,} ({how})"],
+        ["tokens per byte", f"{t['tokens_per_byte']:.4f}"],
+        ["tokens per document", f"{t['tokens_per_document']:,.1f}"],
+    ]
+    out = [_table(["", ""], rows)]
+    if t.get("splits"):
+        split_rows = [
+            [
+                name,
+                _n(sp["tokens"]),
+                _n(sp["documents"]),
+                _mib(sp["text_bytes"] or 0),
+                _n(sp["tokens_per_byte"]),
+            ]
+            for name, sp in t["splits"].items()
+        ]
+        out.append(_table(["split", "tokens", "documents", "text", "tokens / byte"], split_rows))
+        skipped = ", ".join(f"{k} {v:,}" for k, v in t["skipped"].items())
+        out.append(f'<p class="note">{escape(t["note"])}; bytes: {escape(t.get("text_bytes_of") or "")}</p>')
+        if skipped:
+            out.append(f'<p class="note">not tokenized: {escape(skipped)}</p>')
+    elif t.get("note"):
+        out.append(f'<p class="note">{escape(t["note"])}</p>')
+    return "".join(out)
+
+
 def _samples(report: dict[str, Any], _: int) -> str:
     if not report["samples"]:
         return '<p class="note">no documents</p>'
@@ -433,6 +469,8 @@ def render_html(reports: list[dict[str, Any]], names: list[str]) -> str:
     page.section("duplicates", "Duplicate clusters", page.per_dataset(_duplicates(page)))
     page.section("augmentation", "Augmentation", page.per_dataset(_augmentation(page)))
     page.section("terms", "Top words and n-grams", page.per_dataset(_top_terms(page)))
+    if any(r.get("tokens") for r in reports):
+        page.section("tokens", "Tokens", page.per_dataset(_tokens))
     page.section("samples", "Sample documents", page.per_dataset(_samples))
     nav = " · ".join(
         f'<a href="#{a}" style="color:#d5def0">{t}</a>'
@@ -446,6 +484,7 @@ def render_html(reports: list[dict[str, Any]], names: list[str]) -> str:
             ("sources", "sources"),
             ("duplicates", "duplicates"),
             ("terms", "words"),
+            *([("tokens", "tokens")] if any(r.get("tokens") for r in reports) else []),
             ("samples", "samples"),
         )
     )

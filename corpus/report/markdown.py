@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from corpus.report.summary import QUANTILE_NOTE
+
 
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -25,6 +27,29 @@ def _n(value: Any) -> str:
 
 def _approx(report: dict[str, Any], key: str) -> str:
     return ("" if report["totals"]["words_exact"] else "≈ ") + _n(report["totals"][key])
+
+
+def _tokens(reports: list[dict[str, Any]], names: list[str]) -> list[str]:
+    """Token totals, per split when they come from token shards."""
+    if not any(r.get("tokens") for r in reports):
+        return []
+    lines = ["## Tokens", ""]
+    for r, name in zip(reports, names):
+        t, prefix = r.get("tokens"), f"{name}: " if len(reports) > 1 else ""
+        if not t:
+            lines.append(f"- {prefix}not known")
+            continue
+        origin = f"token shards `{t['path']}`" if t["origin"] == "token shards" else "tokenizing the text"
+        lines.append(
+            f"- {prefix}{'' if t['exact'] else '≈ '}{t['tokens']:,} tokens with `{t['tokenizer']}` "
+            f"(vocabulary {t['vocab_size']:,}), {t['tokens_per_byte']:.4f} tokens per byte, from {origin}"
+        )
+        for split, sp in (t.get("splits") or {}).items():
+            lines.append(
+                f"  - {split}: {_n(sp['tokens'])} tokens, {_n(sp['documents'])} documents, "
+                f"{_n(sp['text_bytes'])} bytes, {_n(sp['tokens_per_byte'])} tokens per byte"
+            )
+    return lines + [""]
 
 
 def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
@@ -113,6 +138,7 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
                 [label, *(_n(d.get(k)) for k in ("mean", "p10", "p50", "p90", "p99")), d.get("scope", "")]
             )
     lines += _table(["per document", "mean", "p10", "median", "p90", "p99", "computed on"], rows)
+    lines += [f"{QUANTILE_NOTE[0].upper()}{QUANTILE_NOTE[1:]}.", ""]
 
     for key, title in (("languages", "Languages"), ("sources", "Top sources")):
         lines += [f"## {title}", ""]
@@ -131,6 +157,7 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
             lines.append(f"- {name + ': ' if len(reports) > 1 else ''}{shown}")
         lines.append("")
 
+    lines += _tokens(reports, names)
     lines += ["## Top content words and bigrams", ""]
     for r, name in zip(reports, names):
         top = r["top_terms"]

@@ -41,13 +41,20 @@ def pipeline_section(dataset: Dataset, kept_documents: int) -> dict[str, Any]:
     funnel = []
     if reader.get("documents") is not None:
         funnel.append({"label": "read", "documents": int(reader["documents"])})
-    for step in steps:
+
+    def add(step: dict[str, Any]) -> None:
         if step["seen"] or step["kept"]:
             funnel.append(
                 {"label": step["name"], "documents": step["kept"], "dropped": step["dropped_total"]}
             )
+
+    # steps that run once the dataset is written (tokenize) come after "written": what they skip stays in it
+    for step in (s for s in steps if s["stage"] != "after_run"):
+        add(step)
     if funnel:
         funnel.append({"label": "written", "documents": int(stats.get("documents_out", kept_documents))})
+    for step in (s for s in steps if s["stage"] == "after_run"):
+        add(step)
     return {
         "available": bool(stats),
         "reader": reader,

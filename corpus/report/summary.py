@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-QUANTILES = (0.1, 0.5, 0.9, 0.99)
+PERCENTILES = (10, 50, 90, 99)
 # 1-2-5 steps: lengths span several orders of magnitude, from one-line pages to whole books
 _STEPS = (1, 2, 5)
 
@@ -50,15 +50,33 @@ def histogram(values: np.ndarray, edges: list[float]) -> list[int]:
     return np.bincount(index, minlength=len(edges) - 1).astype(int).tolist()
 
 
-def quantile(sorted_values: np.ndarray, q: float) -> float:
-    """The lower-nearest-rank quantile: the value at floor((n - 1) * q) of the sorted values."""
-    return float(sorted_values[int(math.floor((len(sorted_values) - 1) * q))])
+QUANTILE_METHOD = "linear"  # numpy's default, R's type 7, Python's statistics.quantiles(method="inclusive")
+QUANTILE_NOTE = (
+    "p10, median, p90, p99: linear interpolation between the two closest ranks (numpy's default), so the "
+    "median of an even count is the mean of the two middle values"
+)
+
+
+def quantile(sorted_values: np.ndarray, percent: int) -> float:
+    """Linear interpolation between the two closest ranks, at position (n - 1) * percent / 100 of the sorted
+    values: the usual definition, so p50 is the median (the midpoint of the two middle values of an even
+    count). The position is split in integers, as statistics.quantiles does, so no rounding picks a rank."""
+    rank, rest = divmod((len(sorted_values) - 1) * percent, 100)
+    below = float(sorted_values[rank])
+    if rest == 0:
+        return below
+    return below + (float(sorted_values[rank + 1]) - below) * rest / 100
 
 
 def distribution(series: pl.Series, name: str, scope: str) -> dict[str, Any]:
     """Summary numbers and a histogram of one per-document measure (nulls, where undefined, left out)."""
     values = series.drop_nulls().to_numpy().astype(float)
-    out: dict[str, Any] = {"scope": scope, "count": int(len(values)), "undefined": int(series.null_count())}
+    out: dict[str, Any] = {
+        "scope": scope,
+        "count": int(len(values)),
+        "undefined": int(series.null_count()),
+        "quantile_method": QUANTILE_METHOD,
+    }
     if len(values) == 0:
         return out
     ordered = np.sort(values)
@@ -70,8 +88,8 @@ def distribution(series: pl.Series, name: str, scope: str) -> dict[str, Any]:
             "sum": float(ordered.sum()),
         }
     )
-    for q in QUANTILES:
-        out[f"p{round(q * 100)}"] = quantile(ordered, q)
+    for percent in PERCENTILES:
+        out[f"p{percent}"] = quantile(ordered, percent)
     edges = BINNING[name]
     if edges == "log":
         edges = log_edges(ordered[-1])

@@ -25,6 +25,24 @@ def role_marker(role: str) -> str:
     return f"<|{role}|>"
 
 
+def chat_text(tok: LoadedTokenizer, chat: list[dict[str, str]]) -> str:
+    """The string a conversation's ids decode to (the chat template rendered, <|bos|> when the tokenizer has
+    one), which is what its text_bytes count; tok.decode(encode_chats(tok, [chat])[0][0]) equals it."""
+    bos = tok.bos_token if tok.bos_id is not None else ""
+    turns = (role_marker(t.get("role") or "user") + (t.get("content") or "") + END for t in chat)
+    return bos + "".join(turns)
+
+
+def chat_bytes(tok: LoadedTokenizer, chat: list[dict[str, str]]) -> tuple[int, int]:
+    """(UTF-8 bytes of chat_text, UTF-8 bytes of the part under the loss mask: assistant contents + <|end|>)."""
+    trained = sum(
+        len((t.get("content") or "").encode("utf-8")) + len(END)
+        for t in chat
+        if t.get("role") == TRAINED_ROLE
+    )
+    return len(chat_text(tok, chat).encode("utf-8")), trained
+
+
 def encode_chats(
     tok: LoadedTokenizer, chats: list[list[dict[str, str]]]
 ) -> list[tuple[list[int], list[int]] | None]:

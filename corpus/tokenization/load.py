@@ -2,7 +2,12 @@
 GPT-2 style folder with only `vocab.json` + `merges.txt` (../shared/data/tokenizers/gpt2).
 
 Every loaded tokenizer carries a content hash, so token shards can record which tokenizer made them and a
-trainer can refuse shards made with another one.
+trainer can refuse shards made with another one. The hash is the sha256 of the canonical JSON that
+`tokenizers` serializes the loaded tokenizer to (`Tokenizer.to_str()`: fixed key order, vocabulary by id, no
+whitespace), so re-saving a tokenizer.json pretty-printed, compact or with sorted keys keeps its hash, and a
+GPT-2 style folder hashes like the tokenizer.json it converts to. The serialization belongs to the installed
+`tokenizers`, so a new major version of it may change the hash of an unchanged file; `file_sha256` is the hash
+of the file bytes, also recorded in meta.json, and accepted as a second witness by the shard check.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ class LoadedTokenizer:
 
     tokenizer: Tokenizer
     path: str
-    sha256: str
+    sha256: str  # canonical_sha256: what token shards record and the shard check compares
+    file_sha256: str  # the bytes of tokenizer.json (or vocab.json then merges.txt)
     eos_token: str
     eos_id: int
     bos_token: str | None
@@ -64,6 +70,14 @@ def file_sha256(*paths: str) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+HASH_OF = "sha256 of the canonical tokenizer JSON (tokenizers Tokenizer.to_str())"
+
+
+def canonical_sha256(tok: Tokenizer) -> str:
+    """sha256 of the tokenizer as `tokenizers` serializes it: independent of how its file was formatted."""
+    return hashlib.sha256(tok.to_str().encode("utf-8")).hexdigest()
 
 
 def _token_name(value: object) -> str | None:
@@ -108,17 +122,19 @@ def _pick(tok: Tokenizer, configured: str | None, candidates: tuple[str, ...]) -
     return None
 
 
+def _open(path: str, json_path: str | None, pair: tuple[str, str] | None) -> Tokenizer:
+    try:
+        return Tokenizer.from_file(json_path) if json_path else _gpt2_style(*pair)
+    except Exception as err:  # tokenizers raises plain Exceptions for malformed files
+        raise InputError(f"tokenizer {path} cannot be loaded: {str(err).splitlines()[0]}") from None
+
+
 def load_tokenizer(path: str) -> LoadedTokenizer:
     """Load a tokenizer folder or tokenizer.json; fail with one clear line if it is not usable."""
     path = os.fspath(path)
     folder, json_path, pair = _resolve(path)
-    try:
-        if json_path:
-            tok, sha = Tokenizer.from_file(json_path), file_sha256(json_path)
-        else:
-            tok, sha = _gpt2_style(*pair), file_sha256(*pair)
-    except Exception as err:  # tokenizers raises plain Exceptions for malformed files
-        raise InputError(f"tokenizer {path} cannot be loaded: {str(err).splitlines()[0]}") from None
+    tok = _open(path, json_path, pair)
+    sha = canonical_sha256(tok)  # before any runtime setting, so the hash is the file's content alone
     tok.encode_special_tokens = True  # see LoadedTokenizer.encode_batch
     config = {}
     config_path = os.path.join(folder, "tokenizer_config.json")
@@ -137,6 +153,7 @@ def load_tokenizer(path: str) -> LoadedTokenizer:
         tokenizer=tok,
         path=path,
         sha256=sha,
+        file_sha256=file_sha256(json_path) if json_path else file_sha256(*pair),
         eos_token=eos[0],
         eos_id=eos[1],
         bos_token=bos[0] if bos else None,
@@ -146,6 +163,7 @@ def load_tokenizer(path: str) -> LoadedTokenizer:
 
 
 def tokenizer_hash(path: str) -> str:
-    """sha256 of tokenizer.json (or of vocab.json then merges.txt for GPT-2 style folders)."""
-    _, json_path, pair = _resolve(os.fspath(path))
-    return file_sha256(json_path) if json_path else file_sha256(*pair)
+    """The content hash token shards record for this tokenizer (see the module docstring)."""
+    path = os.fspath(path)
+    _, json_path, pair = _resolve(path)
+    return canonical_sha256(_open(path, json_path, pair))

@@ -6,6 +6,13 @@ Output folder:
     train.mask.bin, val.mask.bin  uint8 loss mask, only when the dataset has conversations (1 = train on it)
     meta.json                     tokenizer hash, vocabulary, dtype, counts, UTF-8 bytes per split, ...
 
+Bytes for bits per byte: a split's `text_bytes` are the UTF-8 bytes of the text its tokens decode to, the
+end-of-document tokens excluded (TEXT_BYTES_OF). For a plain document that is its text; for a conversation it
+is the rendered chat template that was encoded (<|bos|>, role markers, contents, <|end|>), not the `text`
+column (corpus's plain-text rendering, which the model never sees), so tokens and bytes describe the same
+string. `mask_text_bytes` count only the text under the loss mask (MASK_TEXT_BYTES_OF), the denominator when
+the loss is taken on the mask only (fine-tuning on assistant turns).
+
 Work is cut into units (see source.py); each unit is tokenized by one worker into `.parts/<unit>.npz`,
 written atomically, so an interrupted run redoes only the missing units. The parts are then concatenated in
 unit order, so the output is byte-identical whatever the number of workers.
@@ -35,14 +42,22 @@ import pyarrow.compute as pc
 import xxhash
 
 from corpus.errors import CorpusError, InputError, OutputError
-from corpus.tokenization.chat import encode_chats
-from corpus.tokenization.load import ROLES, LoadedTokenizer, load_tokenizer
+from corpus.tokenization.chat import chat_bytes, encode_chats
+from corpus.tokenization.load import HASH_OF, ROLES, LoadedTokenizer, load_tokenizer
 from corpus.tokenization.source import UNIT_BYTES, UNIT_ROWS, Unit, list_dataset_shards, plan_units, read_unit
 
-FORMAT = "corpus-tokens/1"
+FORMAT = "corpus-tokens/2"  # 2: text_bytes of conversations count the rendered template; mask_text_bytes
 SPLITS = ("train", "val")
 DTYPES = {"uint16": np.uint16, "uint32": np.uint32}
 PARTS = ".parts"
+TEXT_BYTES_OF = (
+    "UTF-8 bytes of the text the tokens decode to, end-of-document tokens excluded: a plain document's text; "
+    "a conversation's rendered chat template (bos, role markers, contents, <|end|>), as encoded"
+)
+MASK_TEXT_BYTES_OF = (
+    "UTF-8 bytes of the text under the loss mask: all of a plain document; a conversation's assistant "
+    "contents and their <|end|> markers"
+)
 
 
 def choose_dtype(vocab_size: int, requested: str = "auto") -> str:
@@ -78,14 +93,19 @@ class _SplitBuffer:
         self.lengths: list[int] = []
         self.chat_masks: list[tuple[int, list[int]]] = []
         self.text_bytes = 0
+        self.mask_text_bytes = 0
 
-    def add(self, ids: list[int], eos: int, text_bytes: int, mask: list[int] | None = None) -> None:
+    def add(
+        self, ids: list[int], eos: int, text_bytes: int, mask: list[int] | None = None, mask_bytes: int = 0
+    ) -> None:
+        """One document; mask and mask_bytes only for conversations (plain documents train on all of it)."""
         if mask is not None:
             self.chat_masks.append((len(self.ids), mask + [0]))  # no loss on the boundary after a chat
         self.ids += ids
         self.ids.append(eos)
         self.lengths.append(len(ids) + 1)
         self.text_bytes += text_bytes
+        self.mask_text_bytes += text_bytes if mask is None else mask_bytes
 
     def arrays(self, dtype: str, prefix: str) -> dict[str, np.ndarray]:
         out = {
@@ -138,8 +158,8 @@ def _tokenize_batch(
         if any(t.get("role") not in ROLES for t in chats[i]):
             counters["conversation_with_other_role"] = counters.get("conversation_with_other_role", 0) + 1
         ids, mask = chat[i]
-        content_bytes = sum(len((t.get("content") or "").encode("utf-8")) for t in chats[i])
-        buf.add(ids, tok.eos_id, content_bytes, mask)
+        rendered, trained = chat_bytes(tok, chats[i])
+        buf.add(ids, tok.eos_id, rendered, mask, trained)
         counters["conversations"] = counters.get("conversations", 0) + 1
 
 
@@ -157,6 +177,7 @@ def tokenize_unit(unit: Unit, tok: LoadedTokenizer, opts: dict[str, Any], parts_
             "tokens": len(buf.ids),
             "documents": len(buf.lengths),
             "text_bytes": buf.text_bytes,
+            "mask_text_bytes": buf.mask_text_bytes,
             "conversations": len(buf.chat_masks),
         }
     arrays["info"] = np.frombuffer(json.dumps(info).encode(), dtype=np.uint8)
@@ -259,7 +280,8 @@ def _merge_split(out_dir: str, parts: list[str], split: str, with_mask: bool) ->
 
 
 def _sum_infos(infos: list[dict[str, Any]]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    splits = {s: {"tokens": 0, "documents": 0, "text_bytes": 0, "conversations": 0} for s in SPLITS}
+    keys = ("tokens", "documents", "text_bytes", "mask_text_bytes", "conversations")
+    splits = {s: dict.fromkeys(keys, 0) for s in SPLITS}
     counters: dict[str, int] = {}
     for info in infos:
         for split in SPLITS:
@@ -270,13 +292,14 @@ def _sum_infos(infos: list[dict[str, Any]]) -> tuple[dict[str, dict[str, int]], 
     return splits, counters
 
 
-def _fingerprint(shards: list[str], tok: LoadedTokenizer, opts: dict[str, Any]) -> str:
-    """What the output depends on: the shards (name, size, mtime), the tokenizer and the options."""
+def shards_fingerprint(shards: list[str], tokenizer_sha256: str, opts: dict[str, Any]) -> str:
+    """What the output depends on: the shards (name, size, mtime), the tokenizer and the options. Also how a
+    reader (the report) tells whether token shards still match their dataset's current shards."""
     stats = [(os.path.basename(p), os.path.getsize(p), os.stat(p).st_mtime_ns) for p in shards]
     data = {
         "format": FORMAT,
         "shards": stats,
-        "tokenizer": tok.sha256,
+        "tokenizer": tokenizer_sha256,
         "units": [UNIT_ROWS, UNIT_BYTES],
         **opts,
     }
@@ -353,7 +376,7 @@ def tokenize_dataset(
         "seed": int(seed),
         "dtype": choose_dtype(tok.vocab_size, dtype),
     }
-    fingerprint = _fingerprint(shards, tok, opts)
+    fingerprint = shards_fingerprint(shards, tok.sha256, opts)
     done = _prepare_output(output_dir, dataset_dir, fingerprint, overwrite)
     if done is not None:
         return {**done, "resumed_units": done["units"], "elapsed_s": 0.0, "already_done": True}
@@ -418,6 +441,8 @@ def _meta(
         "tokenizer": {
             "path": os.path.abspath(tok.path),
             "sha256": tok.sha256,
+            "hash_of": HASH_OF,
+            "file_sha256": tok.file_sha256,
             "vocab_size": tok.vocab_size,
             "eos_token": tok.eos_token,
             "eos_id": tok.eos_id,
@@ -430,6 +455,8 @@ def _meta(
         "split_by": "xxh3_64(document id, seed) < val_fraction * 2**64",
         "documents": sum(s["documents"] for s in splits.values()),
         "tokens": sum(s["tokens"] for s in splits.values()),
+        "text_bytes_of": TEXT_BYTES_OF,
+        "mask_text_bytes_of": MASK_TEXT_BYTES_OF,
         "splits": splits,
         "skipped": {
             k: v for k, v in sorted(counters.items()) if k in ("encodes_to_nothing", "empty_conversation")

@@ -18,7 +18,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 
 from corpus.errors import InputError, OutputError
 from corpus.tokenization.chat import CHAT_TEMPLATE
-from corpus.tokenization.load import BOS, EOS, PAD, SPECIAL_TOKENS, file_sha256
+from corpus.tokenization.load import BOS, EOS, HASH_OF, PAD, SPECIAL_TOKENS, file_sha256, tokenizer_hash
 from corpus.tokenization.source import list_dataset_shards, plan_units, read_unit
 
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)  # every byte, plus the special tokens
@@ -76,11 +76,21 @@ def save_folder(tok: Tokenizer, folder: str, info: dict[str, Any]) -> None:
     for name, data in (
         ("tokenizer_config.json", config),
         ("special_tokens_map.json", special),
-        ("training.json", {**info, "sha256": file_sha256(os.path.join(folder, "tokenizer.json"))}),
+        ("training.json", _with_hashes(info, os.path.join(folder, "tokenizer.json"))),
     ):
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2, ensure_ascii=False)
             f.write("\n")
+
+
+def _with_hashes(info: dict[str, Any], json_path: str) -> dict[str, Any]:
+    """The hash token shards will record for this tokenizer (the same as `corpus tokenizer info`)."""
+    return {
+        **info,
+        "sha256": tokenizer_hash(json_path),
+        "hash_of": HASH_OF,
+        "file_sha256": file_sha256(json_path),
+    }
 
 
 def _check_output(output_dir: str, overwrite: bool) -> None:
