@@ -29,6 +29,10 @@ test: setup browser
 	$(VENV)/bin/ruff check corpus trainer tests
 	$(VENV)/bin/pytest -q
 
+# every benchmark, peers side by side; results go to reports/benchmarks/ (minutes each on 2 cores)
+bench: setup
+	for b in tests/benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
 lint: setup
 	$(VENV)/bin/ruff check corpus trainer tests
 	$(VENV)/bin/ruff format --check corpus trainer tests

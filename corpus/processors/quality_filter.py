@@ -51,7 +51,7 @@ class QualityFilter(DocumentStep):
     a mapping of that filter's options: `gopher` (GopherQualityFilter: word counts, mean word length,
     symbol ratios, bullet and ellipsis lines, alphabetic words, stop words), `gopher_repetition` (duplicate
     lines, paragraphs and n-grams), `c4` (C4QualityFilter: drops lines without end punctuation and documents
-    with curly brackets or lorem ipsum; it edits the text, so it is off by default) and `fineweb`
+    with curly brackets or lorem ipsum; it edits the text, so it is off by default) and `fineweb` (off by default)
     (FineWebQualityFilter: lines ending in punctuation, short lines, duplicated lines, list-like pages).
     The thresholds are tuned for English: documents that `language_id` tagged with a language not in
     `languages` (default [en]; [] for all) pass untouched, counted as skipped_other_language. Drop reasons
@@ -65,7 +65,7 @@ class QualityFilter(DocumentStep):
         gopher: bool | dict = True,
         gopher_repetition: bool | dict = True,
         c4: bool | dict = False,
-        fineweb: bool | dict = True,
+        fineweb: bool | dict = False,
         languages: list[str] | None = None,
         include_chat: bool = False,
     ) -> None:
