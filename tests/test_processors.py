@@ -401,3 +401,22 @@ def test_chat_and_books_recipes_on_the_sample_data(sample, tmp_path):
         == 1
     )
     assert "letters-from-carrow-point.txt.gz" in kept  # the text before the cut survives
+
+
+@pytest.mark.slow
+def test_web_recipe_same_bytes_with_one_and_two_workers(sample, tmp_path):
+    from corpus.pipeline import run_recipe
+
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        run_recipe("web", str(sample / "web"), str(out), workers=workers, report=False)
+        outputs.append(
+            {
+                p.relative_to(out).as_posix(): p.read_bytes()
+                for p in sorted(out.rglob("*.parquet"))
+                if ".corpus" not in p.parts
+            }
+        )
+    assert outputs[0] and outputs[0] == outputs[1]
+    assert any(name.startswith("duplicates/") for name in outputs[0])
