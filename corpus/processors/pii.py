@@ -11,21 +11,28 @@ from corpus.augment.protect import PATTERNS
 from corpus.step import DocumentStep, map_text
 
 EMAIL = re.compile(PATTERNS["email"])
-# four dotted octets, not part of a longer dotted number (a version such as 1.2.3.4.5) or a word
-IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)"
-)
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])")
+# four dotted octets, not part of a longer dotted number (a version such as 1.2.3.4.5) or a word. The
+# patterns start with a digit, +, ( or hex digit so that re's prefix scan skips ordinary text; the
+# "not preceded by" checks run in the replacement callbacks, on matches only
+IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)")  # octets checked by ipaddress
+IPV6 = re.compile(r"(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])")
 # international (+CC then 6-14 more digits in groups), North American (555) 010-4477 / 555-010-4477, and
 # the short local 555-0143 form
 PHONE = re.compile(
-    r"(?<![\w+])(?:"
+    r"(?:"
     r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{2,4}){2,4}"
     r"|\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}"
     r"|\d{3}[.\-]\d{3}[.\-]\d{4}"
     r"|\d{3}-\d{4}"
     r")(?![\w\-]|[.,]\d)"
 )
+_GLUED_BEFORE = {"ipv4": re.compile(r"[\w.]"), "ipv6": re.compile(r"[\w:]"), "phone": re.compile(r"[\w+]")}
+
+
+def _glued(match: re.Match[str], kind: str) -> bool:
+    """Whether the match continues a word or number to its left (then it is no address or phone number)."""
+    start = match.start()
+    return start > 0 and bool(_GLUED_BEFORE[kind].match(match.string, start - 1))
 
 
 class Pii(DocumentStep):
@@ -53,8 +60,10 @@ class Pii(DocumentStep):
         self.replacements = {"email": email_replacement, "ip": ip_replacement, "phone": phone_replacement}
         self._counts: dict[str, int] = {}
 
-    def _ip(self, match: re.Match[str]) -> str:
+    def _ip(self, match: re.Match[str], kind: str) -> str:
         text = match.group()
+        if _glued(match, kind):
+            return text
         try:
             address = ipaddress.ip_address(text)
         except ValueError:
@@ -64,22 +73,24 @@ class Pii(DocumentStep):
         self._counts["ip"] = self._counts.get("ip", 0) + 1
         return self.replacements["ip"]
 
-    def _sub(self, kind: str, pattern: re.Pattern[str], text: str) -> str:
-        text, n = pattern.subn(self.replacements[kind], text)
-        if n:
-            self._counts[kind] = self._counts.get(kind, 0) + n
-        return text
+    def _phone(self, match: re.Match[str]) -> str:
+        if _glued(match, "phone"):
+            return match.group()
+        self._counts["phone"] = self._counts.get("phone", 0) + 1
+        return self.replacements["phone"]
 
     def redact(self, text: str) -> str:
         if self.emails and "@" in text:
-            text = self._sub("email", EMAIL, text)
+            text, n = EMAIL.subn(self.replacements["email"], text)
+            if n:
+                self._counts["email"] = self._counts.get("email", 0) + n
         if self.ip_addresses:
             if "." in text:
-                text = IPV4.sub(self._ip, text)
+                text = IPV4.sub(lambda m: self._ip(m, "ipv4"), text)
             if "::" in text or text.count(":") >= 7:
-                text = IPV6.sub(self._ip, text)
+                text = IPV6.sub(lambda m: self._ip(m, "ipv6"), text)
         if self.phone_numbers:
-            text = self._sub("phone", PHONE, text)
+            text = PHONE.sub(self._phone, text)
         return text
 
     def apply(self, doc: Document) -> bool | str | None:
