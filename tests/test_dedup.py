@@ -1,6 +1,8 @@
 """Near-duplicate removal (MinHash LSH): planted copies of real text (KJV and Python docs) edited at known
-Jaccard levels are found, distinct documents are not merged, worker counts give identical bytes, incremental
-runs drop only duplicates of the earlier run, broken indexes are refused, and the CLI works."""
+Jaccard levels are found at the configured threshold, distinct documents are not merged, worker counts give
+identical bytes, incremental runs drop only duplicates of the earlier run, broken indexes and damaged
+signature spills are caught, augmented copies are not dropped as duplicates of their own source, and the CLI
+works."""
 
 from __future__ import annotations
 
@@ -124,8 +126,8 @@ def planted(shared, tmp_path_factory):
     docs, pairs = [], []  # pairs: (original id, copy id, jaccard)
     for i, text in enumerate(originals):
         docs.append({"id": f"o{i}", "text": text})
-    levels = [1.0, 0.95, 0.9, 0.85, 0.3]
-    for i in range(0, 100):
+    levels = [1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.3]
+    for i in range(0, 105):
         level = levels[i % len(levels)]
         text, j = (originals[i], 1.0) if level == 1.0 else edit_to(originals[i], level, rng, vocab)
         docs.append({"id": f"c{i}", "text": text})
@@ -265,11 +267,33 @@ def test_planted_copies_found_and_distinct_documents_kept(planted, tmp_path):
 
     # without verification (FineWeb's setting) the planted copies are found too, and nothing unrelated merges
     loose = tmp_path / "none"
-    run_recipe(recipe(), str(folder), str(loose), report=False)
+    run_recipe(recipe(verify="none"), str(folder), str(loose), report=False)
     cluster = clusters_of(loose)
     assert all(cluster[o] == cluster[c] for o, c, j in pairs if j >= 0.85)
     for c in pq.read_table(loose / "duplicates").to_pylist():
         assert all(jaccard(texts[m], texts[c["kept_id"]]) > 0.5 for m in c["member_ids"])
+
+
+def test_planted_copies_found_at_the_configured_threshold(planted, tmp_path):
+    folder, _, pairs = planted
+    at_threshold = [(o, c, j) for o, c, j in pairs if 0.8 <= j < 0.85]
+    below = [(o, c, j) for o, c, j in pairs if 0.5 <= j < 0.8]
+    assert len(at_threshold) >= 10 and len(below) >= 10  # the 0.8 and 0.7 levels are there
+    # loose banding (32 x 4 misses a pair at 0.8 with probability 5e-8) + exact verification at 0.8: the
+    # threshold alone decides, so every copy at or above it is found and every one below it is not
+    out = tmp_path / "loose"
+    options = {"threshold": 0.8, "bands": 32, "rows": 4, "verify": "exact"}
+    run_recipe(recipe(**options), str(folder), str(out), report=False)
+    cluster = clusters_of(out)
+    assert [p for p in pairs if p[2] >= 0.8 and cluster[p[0]] != cluster[p[1]]] == []
+    assert [p for p in pairs if p[2] < 0.8 and cluster[p[0]] == cluster[p[1]]] == []
+    # the banding chosen for threshold 0.8 (16 x 7) catches a pair at exactly 0.8 with probability 0.977
+    out = tmp_path / "default"
+    run_recipe(recipe(threshold=0.8, verify="exact"), str(folder), str(out), report=False)
+    cluster = clusters_of(out)
+    found = [cluster[o] == cluster[c] for o, c, _ in at_threshold]
+    assert sum(found) >= 0.9 * len(found)
+    assert [p for p in below if cluster[p[0]] == cluster[p[1]]] == []
 
 
 def test_one_and_two_workers_give_identical_bytes(planted, tmp_path):
@@ -355,13 +379,15 @@ def test_incremental_run_drops_only_duplicates_of_the_earlier_run(planted, tmp_p
 
 def test_broken_or_mismatched_index_is_refused(planted, tmp_path, capsys):
     folder, _, _ = planted
-    index = tmp_path / "index"
+    index, plain = tmp_path / "index", tmp_path / "plain"
     run_recipe(recipe(save_index=str(index)), str(folder), str(tmp_path / "a"), report=False)
+    run_recipe(recipe(save_index=str(plain), verify="none"), str(folder), str(tmp_path / "a2"), report=False)
 
     with pytest.raises(RecipeError, match="other MinHash parameters: ngram=5"):
         load_recipe(recipe(against_index=str(index), ngram=3))
     with pytest.raises(RecipeError, match="no shingle sets"):
-        load_recipe(recipe(against_index=str(index), verify="exact"))
+        load_recipe(recipe(against_index=str(plain)))  # verify: exact is the default
+    load_recipe(recipe(against_index=str(plain), verify="estimate"))
     with pytest.raises(InputError, match="not a dedup index"):
         load_recipe(recipe(against_index=str(tmp_path)))
     with pytest.raises(InputError, match="does not exist"):
@@ -378,10 +404,19 @@ def test_broken_or_mismatched_index_is_refused(planted, tmp_path, capsys):
     with pytest.raises(InputError, match="truncated"):
         load_recipe(recipe(against_index=str(index)))
     flipped = bytearray(good)
-    flipped[-1] ^= 0xFF  # same size, other content: caught by the checksum when the run loads it
+    flipped[-1] ^= 0xFF  # same size, other content: caught by the checksum before the run starts
     sig.write_bytes(bytes(flipped))
     with pytest.raises(InputError, match="does not match its checksum"):
-        run_recipe(recipe(against_index=str(index)), str(folder), str(tmp_path / "b"), report=False)
+        load_recipe(recipe(against_index=str(index)))
+    code = main(["dedup", str(folder), "-o", str(tmp_path / "b"), "--against-index", str(index), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "signatures.npy does not match its checksum" in err
+    assert not (tmp_path / "b").exists()  # nothing written, not even the work folder
+    yaml = tmp_path / "r.yaml"
+    yaml.write_text(f"name: r\nsteps:\n  - dedup: {{against_index: {index}}}\n")
+    code = main(["prepare", str(yaml), "--input", str(folder), "-o", str(tmp_path / "p"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not match its checksum" in err and not (tmp_path / "p").exists()
     sig.write_bytes(good)
     header = index / "index.json"
     header.write_text("{not json")
@@ -412,17 +447,51 @@ def test_signature_spill_is_reused_and_a_damaged_one_recomputed(planted, tmp_pat
     folder, _, _ = planted
     shards = sorted(str(p) for p in folder.glob("*.parquet"))
     step = Dedup(verify="estimate")
-    first = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
-    again = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
-    assert again["reused_signature_shards"] == len(shards)
-    damaged = tmp_path / "w" / "signatures" / "00001.sig.npy"
-    damaged.write_bytes(damaged.read_bytes()[:100])
-    third = step.resolve(shards, str(tmp_path / "w"), 1, str(tmp_path / "o"))
-    assert third["reused_signature_shards"] == len(shards) - 1
-    drop = ("resolve_seconds", "signature_seconds", "signature_docs_per_s", "reused_signature_shards")
-    assert {k: v for k, v in first.items() if k not in drop} == {
-        k: v for k, v in third.items() if k not in drop
-    }
+    work = tmp_path / "w"
+    first = step.resolve(shards, str(work), 1, str(tmp_path / "o"))
+    again = step.resolve(shards, str(work), 1, str(tmp_path / "o"))
+    assert again["reused_signature_shards"] == len(shards) and again["corrupt_signature_shards"] == 0
+    drop = ("resolve_seconds", "signature_seconds", "signature_docs_per_s")
+    drop += ("reused_signature_shards", "corrupt_signature_shards")
+
+    def same_result(stats: dict) -> bool:
+        return {k: v for k, v in first.items() if k not in drop} == {
+            k: v for k, v in stats.items() if k not in drop
+        }
+
+    truncated = work / "signatures" / "00001.sig.npy"
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    bands = work / "signatures" / "00000.bands.npy"
+    zeros = np.zeros_like(np.load(bands))  # same shape, same size: every document would share every band
+    np.save(bands, zeros)
+    assert bands.stat().st_size == (work / "signatures" / "00000.bands.npy").stat().st_size
+    third = step.resolve(shards, str(work), 1, str(tmp_path / "o"))
+    assert third["reused_signature_shards"] == len(shards) - 2 and third["corrupt_signature_shards"] == 2
+    assert same_result(third)
+    done = work / "signatures" / "00002.json"
+    done.write_text("{not json")
+    assert step.resolve(shards, str(work), 1, str(tmp_path / "o"))["corrupt_signature_shards"] == 1
+    # a spill made with other parameters is recomputed too, but nothing is wrong with it
+    other = Dedup(verify="estimate", keep="longest").resolve(shards, str(work), 1, str(tmp_path / "o"))
+    assert other["reused_signature_shards"] == 0 and other["corrupt_signature_shards"] == 0
+
+
+def test_resumed_run_recomputes_a_damaged_spill(planted, tmp_path):
+    folder, _, _ = planted
+    out = tmp_path / "out"
+    plain = recipe(verify="none")  # no verification: a zeroed band file would merge the whole shard
+    first = run_recipe(plain, str(folder), str(out), report=False)["steps"][0]["counters"]
+    # an interrupted run: the step's decisions are gone, its spills are there, one of them overwritten
+    global_dir = out / ".corpus" / "global-0"
+    (global_dir / "done.json").unlink()
+    bands = global_dir / "signatures" / "00000.bands.npy"
+    size = bands.stat().st_size
+    np.save(bands, np.zeros_like(np.load(bands)))
+    assert bands.stat().st_size == size
+    second = run_recipe(plain, str(folder), str(out), report=False)["steps"][0]["counters"]
+    assert second["corrupt_signature_shards"] == 1
+    for key in ("clusters", "duplicates_removed", "candidate_pairs", "clustered_documents"):
+        assert second[key] == first[key], key
 
 
 def test_cli_on_a_dataset_folder_with_char_shingles(planted, tmp_path, capsys):
@@ -442,8 +511,6 @@ def test_cli_on_a_dataset_folder_with_char_shingles(planted, tmp_path, capsys):
             "9",
             "--threshold",
             "0.8",
-            "--verify",
-            "exact",
             "-w",
             "2",
             "--no-report",
@@ -451,10 +518,59 @@ def test_cli_on_a_dataset_folder_with_char_shingles(planted, tmp_path, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "dedup:" in printed and "clusters" in printed
+    assert "dedup:" in printed and "clusters" in printed and "verified" in printed  # exact by default
     recipe_used = orjson.loads((out / "manifest.json").read_bytes())["recipe"]["steps"][0]["dedup"]
-    assert recipe_used == {"unit": "char", "ngram": 9, "threshold": 0.8, "verify": "exact"}
+    assert recipe_used == {"unit": "char", "ngram": 9, "threshold": 0.8}
     cluster = clusters_of(out)
     found = [cluster[o] == cluster[c] for o, c, j in pairs if j >= 0.9 and o in cluster and c in cluster]
     assert found and all(found)
     assert main(["dedup", str(tmp_path / "nope"), "-o", str(tmp_path / "x")]) == 2
+
+
+def test_augmented_copies_are_not_duplicates_of_their_own_source(shared, tmp_path, capsys):
+    rng = random.Random(5)
+    base = kjv_docs(shared, 200, 40)
+    vocab = sorted({w for t in base for w in t.split()})
+    mirror = edit_to(base[0], 0.9, rng, vocab)[0]  # a natural near-copy of a: another family
+    folder = tmp_path / "in"
+    write_shards(folder, [{"id": "a", "text": base[0]}, {"id": "b", "text": base[1]}], 1)
+    write_shards(tmp_path / "in2", [{"id": "m", "text": mirror}, {"id": "d", "text": base[2]}], 1)
+    (tmp_path / "in2" / "p0.parquet").rename(folder / "p1.parquet")
+    augmented = tmp_path / "augmented"
+    steps = [{"augment": {"transforms": [{"case_noise": {"p": 0.5}}], "copies": 2}}]
+    run_recipe({"name": "aug", "steps": steps}, str(folder), str(augmented), report=False)
+    rows = read_dataset(augmented / "data")
+    source = {
+        r["id"]: orjson.loads(r["metadata"]).get("augmentation", {}).get("source_id", r["id"]) for r in rows
+    }
+    assert (
+        len(rows) == 12 and sum(s != i for i, s in source.items()) == 8
+    )  # copies: same words as their source
+
+    out, index = tmp_path / "dedup", tmp_path / "index"
+    assert (
+        main(["dedup", str(augmented), "-o", str(out), "--save-index", str(index), "--no-report", "-q"]) == 0
+    )
+    rejected = {r["id"]: orjson.loads(r["metadata"]) for r in read_dataset(out / "rejected")}
+    # a's copies stay (they are a's family); the mirror and its copies are duplicates of a, another document
+    assert set(rejected) == {i for i, s in source.items() if s == "m"}
+    assert all(meta["duplicate_of"] == "a" for meta in rejected.values())
+    kept = {r["id"]: orjson.loads(r["metadata"]) for r in read_dataset(out / "data")}
+    assert {i for i, s in source.items() if s == "a"} <= set(kept)
+    for doc_id, meta in rejected.items():  # never dropped in favour of its own source or a sibling copy
+        assert source[meta["duplicate_of"]] != source[doc_id]
+    stats = orjson.loads((out / "stats.json").read_bytes())["steps"][0]["counters"]
+    assert stats["augmented_documents"] == 8 and stats["augmented_kept_apart"] == 2
+    audit = pq.read_table(out / "duplicates").to_pylist()
+    assert [sorted(c["member_ids"]) for c in audit] == [sorted(["a", *rejected])]
+    with pa.ipc.open_file(index / "ids.arrow") as reader:  # the index remembers which documents are copies
+        saved = reader.read_all().to_pylist()
+    assert {r["id"] for r in saved if r["augmented"]} == {i for i, s in source.items() if s != i} - set(
+        rejected
+    )
+
+    # --dedup-augmented: copies are deduplicated like any other document (same words: dropped)
+    plain = tmp_path / "plain"
+    assert main(["dedup", str(augmented), "-o", str(plain), "--no-report", "-q", "--dedup-augmented"]) == 0
+    dropped = {r["id"] for r in read_dataset(plain / "rejected")}
+    assert dropped == set(source) - {"a", "b", "d"}

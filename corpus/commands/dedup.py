@@ -39,13 +39,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument(
         "--verify",
         choices=["none", "estimate", "exact"],
-        default="none",
-        help="check candidate pairs: none (a shared band is enough), estimate (signatures), exact (shingle sets)",
+        default="exact",
+        help="check candidate pairs: exact (shingle sets, default), estimate (signatures), none (a shared band "
+        "is enough)",
     )
     d.add_argument(
         "--keep", choices=["first", "longest", "quality"], default="first", help="who stays in a cluster"
     )
     d.add_argument("--score-field", default="", help="metadata field ranked by --keep quality (dotted path)")
+    d.add_argument(
+        "--dedup-augmented",
+        dest="spare_augmented",
+        action="store_false",
+        help="treat augmented copies like any other document (by default a copy is never a duplicate of its "
+        "own source or of a sibling copy)",
+    )
     i = p.add_argument_group("incremental")
     i.add_argument("--save-index", metavar="DIR", default=None, help="save the kept documents' index to DIR")
     i.add_argument(
@@ -78,10 +86,11 @@ def step_options(args: argparse.Namespace) -> dict[str, Any]:
         ("rows", None),
         ("threshold", None),
         ("hash_seed", 1),
-        ("verify", "none"),
+        ("verify", "exact"),
         ("keep", "first"),
         ("score_field", ""),
         ("save_index", None),
+        ("spare_augmented", True),
     ):
         value = getattr(args, name)
         if value != default:

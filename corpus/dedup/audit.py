@@ -20,16 +20,24 @@ from corpus.dedup.engine import (
     AUDIT_SCHEMA,
     Clusters,
     Corpus,
+    PairValues,
     estimated_jaccard,
     true_jaccard,
 )
 
 
 def write_audit(
-    folder: str, corpus: Corpus, clusters: Clusters, names: list[str], member_ids: pa.Array, exact: bool
+    folder: str,
+    corpus: Corpus,
+    clusters: Clusters,
+    names: list[str],
+    member_ids: pa.Array,
+    exact: bool,
+    measured: PairValues | None = None,
 ) -> int:
     """Write the duplicates dataset; returns the number of files. Old part files of an earlier attempt are
-    removed first so the folder only ever holds this run's clusters."""
+    removed first so the folder only ever holds this run's clusters. `measured`: exact Jaccard values the
+    verification already has."""
     os.makedirs(folder, exist_ok=True)
     for name in os.listdir(folder):
         if name.startswith("part-") or name.startswith(".part-"):
@@ -43,7 +51,9 @@ def write_audit(
         a, b = (int(clusters.starts[lo]), int(ends[hi - 1])) if hi > lo else (0, 0)
         members = clusters.members[a:b]
         estimate = estimated_jaccard(corpus, members, kept_of_member[a:b]).astype(np.float32)
-        truth = true_jaccard(corpus, members, kept_of_member[a:b]).astype(np.float32) if exact else None
+        truth = (
+            true_jaccard(corpus, members, kept_of_member[a:b], measured).astype(np.float32) if exact else None
+        )
         offsets = pa.array((clusters.starts[lo:hi] - a).tolist() + [b - a], pa.int32())
         ids = member_ids.slice(a, b - a)
         kept_ids = ids.take(pa.array(np.flatnonzero(members == kept_of_member[a:b])))  # one per cluster

@@ -4,14 +4,17 @@
    and keep keys (and, for exact verification, shingle sets) under work_dir. Results are used in shard order,
    so nothing depends on the number of workers.
 2. Candidates: band by band, the band hashes of every document (and of a saved index) are sorted; buckets give
-   star edges (lsh.py). Optionally verified (estimated Jaccard from signatures, or exact Jaccard of shingle
-   sets); verified edges are merged in a numpy union-find.
+   star edges (lsh.py). Edges inside a family (an augmented copy and its source or sibling copies) are
+   dropped, a family member being joined to its bucket's first member of another family instead. Optionally
+   verified (estimated Jaccard from signatures, or exact Jaccard of shingle sets, vectorized over all pairs
+   of a band); verified edges are merged in a numpy union-find.
 3. Decisions: clusters of two or more documents keep one document by the keep policy (a cluster that holds
-   documents of a saved index keeps none of this run's); decisions for clustered documents only are written
-   to work_dir; the audit dataset goes to output_dir/duplicates/; the index of kept documents is saved if
-   asked.
-Memory: per document, about 60 bytes while a band is sorted plus 8 for union-find; signatures stay on disk
-(memory-mapped); per shard, one batch of text at a time.
+   documents of a saved index keeps none of this run's); members of the kept document's family leave the
+   cluster (they are kept); decisions for clustered documents only are written to work_dir; the audit
+   dataset goes to output_dir/duplicates/; the index of kept documents is saved if asked.
+Memory: per document, about 60 bytes while a band is sorted plus 8 for union-find (and 9 for families when
+the run has augmented copies); signatures and shingle sets stay on disk (memory-mapped), compared a bounded
+chunk of pairs at a time; per shard, one batch of text at a time.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
 from corpus.dedup.signatures import RowStore, SetStore, SignJob, iter_batches, sign_shard, spill_paths
 from corpus.dedup.unionfind import UnionFind
 
-VERIFY_MODES = ("none", "estimate", "exact")
+VERIFY_MODES = ("exact", "estimate", "none")
 KEEP_POLICIES = ("first", "longest", "quality")
 MAX_VERIFY_ROUNDS = 64  # re-bucketing of failed members per band; past this, the rest stay unmerged
 PAIR_CHUNK = 16_384
@@ -63,11 +66,12 @@ def cluster_id(doc_id: str) -> str:
 class DedupConfig:
     params: MinHashParams
     threshold: float | None = None
-    verify: str = "none"
+    verify: str = "exact"
     keep: str = "first"
     score_field: str = ""
     save_index: str | None = None
     against: list[str] = field(default_factory=list)
+    spare_augmented: bool = True
 
     @property
     def verify_threshold(self) -> float:
@@ -86,6 +90,8 @@ class Corpus:
     keys: np.ndarray  # keep-policy key per document of this run
     sets: SetStore | None
     indexes: list[LoadedIndex]
+    family: np.ndarray | None = None  # family hash per document (None: families are not told apart)
+    augmented: np.ndarray | None = None  # is an augmented copy, per document
 
     @property
     def new(self) -> int:
@@ -101,13 +107,27 @@ class Corpus:
 
 def compute_signatures(config: DedupConfig, shards: list[str], folder: str, workers: int) -> dict:
     os.makedirs(folder, exist_ok=True)
+    _ = config.params.permutations  # drawn here, once (datasketch is imported): forked workers inherit them
     jobs = [
-        SignJob(i, path, config.params, folder, config.keep, config.score_field, config.verify == "exact")
+        SignJob(
+            i,
+            path,
+            config.params,
+            folder,
+            config.keep,
+            config.score_field,
+            shingles=config.verify == "exact",
+            families=config.spare_augmented,
+        )
         for i, path in enumerate(shards)
     ]
-    totals = {"rows": 0, "empty": 0, "short": 0, "missing_score": 0, "seconds": 0.0, "reused": 0}
+    totals = dict.fromkeys(("rows", "empty", "short", "missing_score", "augmented", "reused", "corrupt"), 0)
+    totals["seconds"] = 0.0
     started = time.perf_counter()
     if workers > 1 and len(jobs) > 1:
+        # pyarrow imports pandas (about 0.3 s) the first time a process converts to or from numpy: done here,
+        # once, the forked workers inherit it instead of each paying it (this process needs it later anyway)
+        pa.array(np.zeros(1))
         with get_context("fork").Pool(min(workers, len(jobs))) as pool:
             results = list(pool.imap(sign_shard, jobs))
     else:
@@ -120,7 +140,7 @@ def compute_signatures(config: DedupConfig, shards: list[str], folder: str, work
 
 
 def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
-    sig_parts, band_parts, valid, keys, set_parts = [], [], [], [], []
+    sig_parts, band_parts, valid, keys, set_parts, family, augmented = [], [], [], [], [], [], []
     for i in range(len(shards)):
         paths = spill_paths(folder, i)
         sig_parts.append(np.load(paths["sig"], mmap_mode="r"))
@@ -128,12 +148,15 @@ def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
         with np.load(paths["info"]) as info:
             valid.append(info["counts"] > 0)
             keys.append(info["keys"])
+            if config.spare_augmented:
+                family.append(info["family"])
+                augmented.append(info["augmented"])
         if config.verify == "exact":
             offsets = np.load(paths["shingle_offsets"])
             values = (
-                np.memmap(paths["shingles"], dtype=np.uint64, mode="r")
+                np.memmap(paths["shingles"], dtype=np.uint32, mode="r")
                 if offsets[-1]
-                else np.zeros(0, np.uint64)
+                else np.zeros(0, np.uint32)
             )
             set_parts.append((values, offsets))
     offsets = np.concatenate([[0], np.cumsum([len(v) for v in valid])]).astype(np.int64)
@@ -142,8 +165,11 @@ def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
         sig_parts.append(index.signatures)
         band_parts.append(index.bands)
         valid.append(np.ones(index.documents, bool))
+        family.append(index.family)
+        augmented.append(index.augmented)
         if index.shingles is not None:
             set_parts.append(index.shingles)
+    spare = config.spare_augmented and any(a.any() for a in augmented)  # else no edge is inside a family
     return Corpus(
         shards=shards,
         offsets=offsets,
@@ -153,6 +179,8 @@ def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
         keys=np.concatenate(keys) if keys else np.zeros(0),
         sets=SetStore(set_parts) if config.verify == "exact" else None,
         indexes=indexes,
+        family=np.concatenate(family) if spare else None,
+        augmented=np.concatenate(augmented) if spare else None,
     )
 
 
@@ -168,9 +196,72 @@ def estimated_jaccard(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarra
     return out
 
 
-def true_jaccard(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def true_jaccard(corpus: Corpus, u: np.ndarray, v: np.ndarray, known: PairValues | None = None) -> np.ndarray:
+    """Exact Jaccard of the shingle sets of u[i] and v[i]; pairs already measured (in `known`) are looked
+    up, not measured again."""
     assert corpus.sets is not None
-    return np.array([corpus.sets.jaccard(int(a), int(b)) for a, b in zip(u, v)], dtype=np.float64)
+    u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
+    out = known.lookup(corpus, u, v) if known is not None else np.full(u.size, np.nan)
+    out[u == v] = 1.0
+    todo = np.flatnonzero(np.isnan(out))
+    if todo.size:
+        out[todo] = corpus.sets.jaccard(u[todo], v[todo])
+    return out
+
+
+class PairValues:
+    """Similarities measured for pairs of documents, kept so that the audit does not measure them again."""
+
+    def __init__(self) -> None:
+        self.keys, self.values = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, corpus: Corpus, u: np.ndarray, v: np.ndarray, values: np.ndarray) -> None:
+        self._parts.append((_pair_keys(corpus, u, v), values))
+
+    def lookup(self, corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        if self._parts:
+            keys = np.concatenate([self.keys, *(k for k, _ in self._parts)])
+            values = np.concatenate([self.values, *(x for _, x in self._parts)])
+            self.keys, first = np.unique(keys, return_index=True)
+            self.values, self._parts = values[first], []
+        out = np.full(u.size, np.nan)
+        if self.keys.size:
+            keys = _pair_keys(corpus, u, v)
+            where = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
+            hit = self.keys[where] == keys
+            out[hit] = self.values[where[hit]]
+        return out
+
+
+def _pair_keys(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.minimum(u, v).astype(np.int64) * corpus.total + np.maximum(u, v)
+
+
+def same_family(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """u[i] and v[i] are an augmented copy and its source, or two copies of one source. Two documents that
+    merely share an id, neither augmented, are not a family: they are compared like any others."""
+    if corpus.family is None or corpus.augmented is None:
+        return np.zeros(u.size, bool)
+    return (corpus.augmented[u] | corpus.augmented[v]) & (corpus.family[u] == corpus.family[v])
+
+
+def outside_family(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Star edges (head, member) without edges inside a family. A member of the head's family is joined to
+    the bucket's first member of another family instead, so the result does not depend on which document
+    happens to head the bucket."""
+    inside = same_family(corpus, u, v)
+    if not inside.any():
+        return u, v
+    keep_u, keep_v, moved = u[~inside], v[~inside], v[inside]
+    # edges of one bucket share a head and list members in ascending order: the first is the new head
+    heads, first = np.unique(keep_u, return_index=True)
+    where = np.minimum(np.searchsorted(heads, u[inside]), max(heads.size - 1, 0))
+    found = heads[where] == u[inside] if heads.size else np.zeros(moved.size, bool)
+    new_u, new_v = keep_v[first[where[found]]], moved[found]
+    lo, hi = np.minimum(new_u, new_v), np.maximum(new_u, new_v)
+    ok = ~same_family(corpus, lo, hi) & (lo < corpus.new)  # never an edge between two index documents
+    return np.concatenate([keep_u, lo[ok]]), np.concatenate([keep_v, hi[ok]])
 
 
 class Candidates:
@@ -180,6 +271,7 @@ class Candidates:
         self.corpus, self.config = corpus, config
         self.uf = UnionFind(corpus.total)
         self.failed = np.zeros(0, np.int64)  # pair keys already rejected, so no pair is verified twice
+        self.measured = PairValues()  # exact Jaccard of every verified pair, reused by the audit
         self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_capped": 0}
 
     def run(self) -> np.ndarray:
@@ -188,7 +280,7 @@ class Candidates:
         seen = np.zeros(0, np.int64)  # distinct (head, member) pairs over all bands, for the statistics
         for band in range(self.config.params.bands if corpus.band_parts else 0):
             hashes = np.concatenate([np.asarray(part[band]) for part in corpus.band_parts])[docs]
-            u, v = bucket_edges(hashes, docs, corpus.new)
+            u, v = outside_family(corpus, *bucket_edges(hashes, docs, corpus.new))
             del hashes
             seen = np.union1d(seen, u * corpus.total + v)
             if self.config.verify == "none":
@@ -211,6 +303,7 @@ class Candidates:
                 return
             if self.config.verify == "exact":
                 similarity = true_jaccard(self.corpus, u, v)
+                self.measured.add(self.corpus, u, v, similarity)
             else:
                 similarity = estimated_jaccard(self.corpus, u, v)
             ok = similarity >= self.config.verify_threshold
@@ -218,7 +311,7 @@ class Candidates:
             self.counts["false_positives"] += int(np.count_nonzero(~ok))
             self.uf.union(u[ok], v[ok])
             self.failed = np.union1d(self.failed, keys[~ok])
-            u, v = regroup_failed(u[~ok], v[~ok])
+            u, v = outside_family(self.corpus, *regroup_failed(u[~ok], v[~ok]))
             new_side = u < self.corpus.new
             u, v = u[new_side], v[new_side]
         self.counts["verify_capped"] += int(u.size)
@@ -234,12 +327,30 @@ class Clusters:
     starts: np.ndarray  # first entry of each cluster in members
     kept: np.ndarray  # document number kept for each cluster
     previous: np.ndarray  # the cluster holds documents of a saved index (its kept document is one of them)
+    family_apart: int = 0  # members of the kept document's family taken out of their cluster (kept)
 
 
 def build_clusters(labels: np.ndarray, corpus: Corpus, keep: str) -> Clusters:
     sizes = np.bincount(labels, minlength=labels.size)
     members = np.flatnonzero(sizes[labels] >= 2)
-    roots = labels[members]
+    clusters = _group(members, labels[members], corpus, keep)
+    if corpus.family is None or not clusters.members.size:
+        return clusters
+    # an augmented copy reached its own source (or a sibling) through other documents: it is not their
+    # duplicate, so it leaves the cluster and is kept; everything else in the cluster stays a duplicate
+    kept = clusters.kept[clusters.cluster_of]
+    apart = (clusters.members != kept) & same_family(corpus, clusters.members, kept)
+    if not apart.any():
+        return clusters
+    members, groups = clusters.members[~apart], clusters.cluster_of[~apart]
+    big = np.bincount(groups, minlength=clusters.starts.size)[groups] >= 2
+    regrouped = _group(members[big], groups[big], corpus, keep)
+    regrouped.family_apart = int(np.count_nonzero(apart & (clusters.members < corpus.new)))
+    return regrouped
+
+
+def _group(members: np.ndarray, roots: np.ndarray, corpus: Corpus, keep: str) -> Clusters:
+    """Clusters from documents and a group label each (every group has two or more documents)."""
     order = np.lexsort((members, roots))
     members, roots = members[order], roots[order]
     starts = np.flatnonzero(np.r_[True, roots[1:] != roots[:-1]]) if members.size else np.zeros(0, np.int64)
@@ -280,8 +391,8 @@ def fetch_ids(corpus: Corpus, docs: np.ndarray) -> pa.Array:
     for part in np.unique(part_of):
         local = docs[part_of == part] - corpus.signatures.offsets[part]
         if part < len(corpus.shards):
-            ids = (
-                pq.read_table(corpus.shards[part], columns=["id"])
+            ids = (  # ParquetFile, not read_table: that one imports pyarrow.dataset (0.3 s) in this process
+                pq.ParquetFile(corpus.shards[part]).read(columns=["id"])
                 if corpus.shards[part].endswith(".parquet")
                 else _arrow_ids(corpus.shards[part])
             )

@@ -6,10 +6,13 @@ An index is a folder:
                       size and SHA-256
     signatures.npy    uint32 (documents x num_perm)
     bands.npy         uint64 (bands x documents)
-    ids.arrow         document id and cluster id of each document
-    shingles.u64 + shingle_offsets.npy   sorted shingle sets (only when saved by a run with verify: exact)
+    ids.arrow         document id, cluster id, family (hash of the id, or of an augmented copy's source id)
+                      and whether it is an augmented copy, of each document
+    shingles.u32 + shingle_offsets.npy   sorted shingle sets (only when saved by a run with verify: exact)
 A folder whose header is missing or unreadable, whose parameters differ from the run's, or whose files are
-missing, truncated or altered is refused with one clear error, never a traceback.
+missing, truncated or altered is refused with one clear error, never a traceback: the step checks all of it,
+checksums included, before the run starts, and again when the index is loaded (a file verified once in a
+process and unchanged since, same inode, size, mtime and ctime, is not hashed again).
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from corpus.dedup.params import MinHashParams
 from corpus.errors import InputError, RecipeError
 
 FORMAT = "corpus-dedup-index"
-VERSION = 1
+VERSION = 2  # 2: 32-bit shingle sets, families in ids.arrow
 HEADER = "index.json"
-ID_SCHEMA = pa.schema([("id", pa.string()), ("cluster_id", pa.string())])
+ID_SCHEMA = pa.schema(
+    [("id", pa.string()), ("cluster_id", pa.string()), ("family", pa.uint64()), ("augmented", pa.bool_())]
+)
+# file -> (inode, bytes, mtime_ns, ctime_ns, sha256) of the files verified in this process: the step checks
+# an index when the recipe is loaded and again when it builds the step and loads the index (SHA-256 of a
+# million-document index takes about a second each time)
+_verified: dict[str, tuple] = {}
 
 
 def _sha256(path: str) -> str:
@@ -39,6 +48,17 @@ def _sha256(path: str) -> str:
         for block in iter(lambda: f.read(2**20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _checksum_ok(file_path: str, expected: object) -> bool:
+    st = os.stat(file_path)
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, str(expected))
+    if _verified.get(file_path) == stamp:
+        return True
+    if _sha256(file_path) != expected:
+        return False
+    _verified[file_path] = stamp
+    return True
 
 
 def read_header(path: str) -> dict:
@@ -55,13 +75,17 @@ def read_header(path: str) -> dict:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise InputError(f"{path} is not a dedup index ({HEADER} has no format {FORMAT!r})")
     if header.get("version") != VERSION:
-        raise InputError(f"dedup index {path} has format version {header.get('version')}, expected {VERSION}")
+        raise InputError(
+            f"dedup index {path} has format version {header.get('version')}, expected {VERSION}: it was saved "
+            "by another corpus version; save it again with this one"
+        )
     return header
 
 
 def check_index(path: str, params: MinHashParams, need_shingles: bool, full: bool = False) -> dict:
     """Refuse an index that cannot be used with these parameters. `full` also checks every file's SHA-256
-    (reads the whole index); otherwise only the header, parameters and file sizes are checked."""
+    (reads the whole index, once per process while the files are unchanged); otherwise only the header,
+    parameters and file sizes are checked."""
     header = read_header(path)
     if header.get("params_digest") != params.digest:
         theirs = header.get("params", {})
@@ -88,7 +112,7 @@ def check_index(path: str, params: MinHashParams, need_shingles: bool, full: boo
                 f"dedup index {path} is truncated or was changed: {name} has {size} bytes, "
                 f"its header says {meta.get('bytes')}"
             )
-        if full and _sha256(file_path) != meta.get("sha256"):
+        if full and not _checksum_ok(os.path.abspath(file_path), meta.get("sha256")):
             raise InputError(f"dedup index {path} is corrupt: {name} does not match its checksum")
     return header
 
@@ -101,6 +125,8 @@ class LoadedIndex:
     bands: np.ndarray  # memory-mapped
     ids: pa.Array
     cluster_ids: pa.Array
+    family: np.ndarray
+    augmented: np.ndarray
     shingles: tuple[np.ndarray, np.ndarray] | None
 
 
@@ -115,10 +141,16 @@ def load_index(path: str, params: MinHashParams, need_shingles: bool) -> LoadedI
         shingles = None
         if need_shingles:
             offsets = np.load(os.path.join(path, "shingle_offsets.npy"))
-            values = np.memmap(os.path.join(path, "shingles.u64"), dtype=np.uint64, mode="r")
+            values = (
+                np.memmap(os.path.join(path, "shingles.u32"), dtype=np.uint32, mode="r")
+                if offsets[-1]
+                else np.zeros(0, np.uint32)
+            )
             shingles = (values, offsets)
     except (ValueError, OSError, pa.ArrowInvalid) as err:
         raise InputError(f"dedup index {path} is corrupt: {err}") from None
+    if table.schema != ID_SCHEMA:
+        raise InputError(f"dedup index {path} is corrupt: ids.arrow does not have the expected columns")
     if signatures.shape != (n, params.num_perm) or bands.shape != (params.bands, n) or table.num_rows != n:
         raise InputError(f"dedup index {path} is corrupt: array shapes do not match its {n} documents")
     return LoadedIndex(
@@ -128,6 +160,8 @@ def load_index(path: str, params: MinHashParams, need_shingles: bool) -> LoadedI
         bands,
         table["id"].combine_chunks(),
         table["cluster_id"].combine_chunks(),
+        table["family"].to_numpy(),
+        table["augmented"].to_numpy(zero_copy_only=False),
         shingles,
     )
 
@@ -153,7 +187,7 @@ class IndexWriter:
             os.path.join(self.tmp, "bands.npy"), mode="w+", dtype=np.uint64, shape=(params.bands, documents)
         )
         self.ids = ipc.new_file(os.path.join(self.tmp, "ids.arrow"), ID_SCHEMA)
-        self.shingle_file = open(os.path.join(self.tmp, "shingles.u64"), "wb") if shingles else None
+        self.shingle_file = open(os.path.join(self.tmp, "shingles.u32"), "wb") if shingles else None
         self.shingle_sizes = np.zeros(documents + 1, np.int64) if shingles else None
         self.row = 0
 
@@ -163,16 +197,21 @@ class IndexWriter:
         bands: np.ndarray,
         ids: pa.Array,
         cluster_ids: pa.Array,
-        shingle_sets: list[np.ndarray] | None = None,
+        family: np.ndarray,
+        augmented: np.ndarray,
+        sets: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        """Append documents: their signatures, band hashes (bands x documents), ids, cluster ids, families,
+        augmented flags and, for an index with shingles, their sets (flat values, size of each)."""
         lo, hi = self.row, self.row + len(ids)
         self.signatures[lo:hi] = signatures
         self.bands[:, lo:hi] = bands
-        self.ids.write_table(pa.table([ids, cluster_ids], schema=ID_SCHEMA))
-        if self.shingle_file is not None and shingle_sets is not None:
-            for i, values in enumerate(shingle_sets):
-                self.shingle_file.write(np.ascontiguousarray(values, np.uint64).tobytes())
-                self.shingle_sizes[lo + i + 1] = values.size
+        columns = [ids, cluster_ids, pa.array(family, pa.uint64()), pa.array(augmented, pa.bool_())]
+        self.ids.write_table(pa.Table.from_arrays(columns, schema=ID_SCHEMA))
+        if self.shingle_file is not None and sets is not None:
+            values, sizes = sets
+            self.shingle_file.write(np.ascontiguousarray(values, np.uint32).tobytes())
+            self.shingle_sizes[lo + 1 : hi + 1] = sizes
         self.row = hi
 
     def close(self, run: str) -> None:
@@ -185,7 +224,7 @@ class IndexWriter:
             self.shingle_file.close()
             with open(os.path.join(self.tmp, "shingle_offsets.npy"), "wb") as f:
                 np.save(f, np.cumsum(self.shingle_sizes))
-            names += ["shingles.u64", "shingle_offsets.npy"]
+            names += ["shingles.u32", "shingle_offsets.npy"]
         files = {}
         for name in names:
             file_path = os.path.join(self.tmp, name)

@@ -27,6 +27,7 @@ from corpus.dedup.engine import (
     write_decisions,
 )
 from corpus.dedup.index import IndexWriter
+from corpus.dedup.shingles import string_hashes
 from corpus.dedup.signatures import iter_batches
 
 
@@ -46,9 +47,9 @@ def resolve(config: DedupConfig, shards: list[str], work_dir: str, workers: int,
     names = cluster_names(clusters, corpus, member_ids)
     kept_ids = ids_sorted.take(pa.array(np.searchsorted(sorted_docs, clusters.kept))).to_pylist()
     write_decisions(work_dir, corpus, clusters, names, kept_ids)
-    write_audit(
-        os.path.join(output_dir, "duplicates"), corpus, clusters, names, member_ids, config.verify == "exact"
-    )
+    exact = config.verify == "exact"
+    audit_dir = os.path.join(output_dir, "duplicates")
+    write_audit(audit_dir, corpus, clusters, names, member_ids, exact, candidates.measured)
     if config.save_index:
         save_index(config, corpus, clusters, names, os.path.abspath(output_dir))
 
@@ -65,11 +66,14 @@ def resolve(config: DedupConfig, shards: list[str], work_dir: str, workers: int,
         "signature_docs_per_s": round(corpus.new / max(sign["wall_seconds"], 1e-9), 1),
         "signature_seconds": round(sign["wall_seconds"], 3),
         "reused_signature_shards": sign["reused"],
+        "corrupt_signature_shards": sign["corrupt"],
         **candidates.counts,
         "clusters": int(clusters.starts.size),
         "clustered_documents": int(np.count_nonzero(new_members)),
         "duplicates_removed": int(np.count_nonzero(dropped)),
         "duplicates_of_index": int(np.count_nonzero(from_index)),
+        "augmented_documents": sign["augmented"],
+        "augmented_kept_apart": clusters.family_apart,
         "num_perm": params.num_perm,
         "bands": params.bands,
         "rows": params.rows,
@@ -100,13 +104,18 @@ def save_index(config: DedupConfig, corpus: Corpus, clusters: Clusters, names: l
         where = np.searchsorted(member_docs, docs)
         clustered = np.isin(docs, member_docs)
         own = [member_names[w] if c else cluster_id(i) for w, c, i in zip(where, clustered, ids.to_pylist())]
-        sets = [corpus.sets.get(int(d)) for d in docs] if exact and corpus.sets else None
+        if corpus.family is not None and corpus.augmented is not None:
+            family, augmented = corpus.family[docs], corpus.augmented[docs]
+        else:  # no augmented copy in the run (or not told apart): every document is its own family
+            family, augmented = string_hashes(ids), np.zeros(docs.size, bool)
         writer.add(
             corpus.signatures.rows(docs),
             np.asarray(corpus.band_parts[shard])[:, docs - lo],
             ids,
             pa.array(own, pa.string()),
-            sets,
+            family,
+            augmented,
+            corpus.sets.gather(docs) if exact and corpus.sets else None,
         )
     writer.close(run)
 
@@ -119,7 +128,7 @@ class Decisions:
             # plain lists: bisect on a list costs a fraction of a numpy call per document
             self.offsets, self.docs = data["offsets"].tolist(), data["docs"].tolist()
             self.cluster, self.kept = data["cluster"].tolist(), data["kept"].tolist()
-        table = pq.read_table(os.path.join(work_dir, "clusters.parquet"))
+        table = pq.ParquetFile(os.path.join(work_dir, "clusters.parquet")).read()  # no pyarrow.dataset import
         self.names = table["cluster_id"].to_pylist()
         self.kept_ids = table["kept_id"].to_pylist()
         self.previous = table["previous"].to_pylist()

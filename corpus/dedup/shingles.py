@@ -55,9 +55,13 @@ def _position_constants(ngram: int) -> np.ndarray:
 
 def _text_bytes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
     """Lower-cased UTF-8 bytes of the batch (padded with 16 zero bytes) and the document offsets into them."""
-    lower = pc.utf8_lower(texts.cast(pa.large_string()))
-    bufs = lower.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=len(lower) + 1, offset=lower.offset * 8).copy()
+    return _string_bytes(pc.utf8_lower(texts.cast(pa.large_string())))
+
+
+def _string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
+    """UTF-8 bytes of a large_string array (padded with 16 zero bytes) and each string's offsets into them."""
+    bufs = strings.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=len(strings) + 1, offset=strings.offset * 8).copy()
     base = int(offsets[0])
     offsets -= base
     size = int(offsets[-1])
@@ -65,6 +69,13 @@ def _text_bytes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
     if size:
         data[:size] = np.frombuffer(bufs[2], dtype=np.uint8, count=size, offset=base)
     return data, offsets, size
+
+
+def string_hashes(strings: pa.Array) -> np.ndarray:
+    """64-bit hash of each string exactly as given (no normalization; null hashes like ""), with the byte-run
+    hash of the shingle elements: vectorized, so hashing every document id costs next to nothing."""
+    data, offsets, size = _string_bytes(strings.cast(pa.large_string()).fill_null(""))
+    return _hash_runs(data, size, offsets[:-1], offsets[1:])
 
 
 def _windows(data: np.ndarray, size: int) -> np.ndarray:
@@ -106,14 +117,14 @@ def _word_mask(d: np.ndarray) -> np.ndarray:
 
 def _runs(mask: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Start and end byte positions of the runs of True in mask, never crossing a document boundary."""
-    edges = np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    inner = offsets[1:-1]
-    inner = inner[(inner > 0) & (inner < size)]
-    cut = np.unique(inner[mask[inner] & mask[inner - 1]])
-    if cut.size:  # a run that spans two documents is two runs (insert in order: no re-sort)
-        starts = np.insert(starts, np.searchsorted(starts, cut), cut)
-        ends = np.insert(ends, np.searchsorted(ends, cut), cut)
+    before = np.zeros(size + 1, bool)  # mask of the previous byte (False before the first one)
+    before[1:] = mask
+    here = np.zeros(size + 1, bool)
+    here[:size] = mask
+    boundary = np.zeros(size + 1, bool)  # a document starts here: a run spanning it is two runs
+    boundary[offsets[1:-1]] = True
+    starts = np.flatnonzero(here & (boundary | ~before))
+    ends = np.flatnonzero(before & (boundary | ~here))
     return starts, ends
 
 
@@ -173,18 +184,31 @@ def shingle_hashes(texts: pa.Array, unit: str, ngram: int) -> tuple[np.ndarray, 
     total = elements.size
     if not total:
         return np.zeros(0, np.uint64), np.zeros(len(texts), np.int64), counts
+    constants = _position_constants(ngram)
     first = np.cumsum(counts) - counts
-    end_of = np.repeat(first + counts, counts)
-    position = np.arange(total)
-    padded = np.concatenate([elements, np.zeros(ngram, np.uint64)])
-    acc = np.zeros(total, np.uint64)
-    for k, constant in enumerate(_position_constants(ngram)):
-        # a window is cut at its document's end: only short documents have such windows, and they keep them
-        acc += np.where(position + k < end_of, padded[k : k + total], U64(0)) * constant
-    keep = (position <= end_of - ngram) | (position == np.repeat(first, counts))
-    shingles = fmix64(acc[keep])
     per_doc = np.maximum(counts - ngram + 1, np.minimum(counts, 1))
-    return shingles, per_doc, counts
+    # every window of ngram consecutive elements, across document ends too (contiguous slices, no mask);
+    # only windows that start ngram or more elements before their document's end are kept
+    padded = np.concatenate([elements, np.zeros(ngram, np.uint64)])
+    acc = padded[:total] * constants[0]
+    for k in range(1, ngram):
+        acc += padded[k : k + total] * constants[k]
+    windows = acc[ragged_index(first, per_doc)]
+    short = np.flatnonzero((counts > 0) & (counts < ngram))
+    if short.size:  # a short document's one shingle is all its elements: its window is cut at its end
+        exact = np.zeros(short.size, np.uint64)
+        for k in range(ngram):
+            inside = counts[short] > k
+            exact[inside] += elements[first[short[inside]] + k] * constants[k]
+        windows[(np.cumsum(per_doc) - per_doc)[short]] = exact
+    return fmix64(windows), per_doc, counts
+
+
+def ragged_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions starts[i] .. starts[i] + lengths[i] - 1 for every i, concatenated."""
+    lengths = np.asarray(lengths, np.int64)
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(np.asarray(starts, np.int64) - first, lengths) + np.arange(int(lengths.sum()))
 
 
 # --- reference implementation (slow, plain Python): defines the result the batch code must give -----------

@@ -4,10 +4,20 @@ Signatures equal datasketch's: `MinHash(num_perm, seed=hash_seed, scheme="affine
 updated with the low 32 bits of each shingle hash gives the same hashvalues (checked in tests). They are
 computed permutation by permutation over the whole batch (one multiply, one add and one segmented minimum
 per permutation), which numpy vectorizes well.
+
+Shingle sets (for exact verification) are each document's sorted distinct shingles, kept as the high 32 bits
+of the 64-bit shingle hashes: half the disk and memory traffic of 64-bit values. Two distinct shingles of a
+document pair share a value with probability 2^-32 per pair, so the exact Jaccard of two 200-word documents
+is off by one shingle with probability about 10^-5.
+
+Each finished spill has a done file listing every file's size and xxh3-128 checksum, written after the files
+are complete; a resumed run reuses the spill only if all of them still match (a damaged one is recomputed,
+counted and logged).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -19,14 +29,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+import xxhash
 
 from corpus.dedup.params import MinHashParams
-from corpus.dedup.shingles import GOLDEN, fmix64, shingle_hashes
+from corpus.dedup.shingles import GOLDEN, fmix64, ragged_index, shingle_hashes, string_hashes
+
+log = logging.getLogger(__name__)
 
 U32 = np.uint32
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 BATCH_ROWS = 1024
 BATCH_BYTES = 16 * 2**20
+SPILL_FORMAT = 2  # bump when the spill files change: older spills are then recomputed
+GATHER_LIMIT = 1 << 20  # shingle values compared at once (work arrays of about 50 MB at most)
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
@@ -69,14 +84,74 @@ def band_hashes(signatures: np.ndarray, params: MinHashParams) -> np.ndarray:
     return out
 
 
-def sorted_unique_rows(shingles: np.ndarray, per_doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-document sorted sets of shingle hashes, as flat values + per-document counts (for exact Jaccard)."""
+def shingle_sets(shingles: np.ndarray, per_doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-document sorted distinct shingle values (high 32 bits of each hash): flat uint32 + per-document
+    counts. Documents are sorted as rows of a 2-D block per power-of-two width (padded with the largest
+    value, which sorts last): many short row sorts run several times faster than one sort of the batch."""
+    values = (shingles >> np.uint64(32)).astype(np.uint32)
+    starts = np.cumsum(per_doc) - per_doc
+    has = per_doc > 0
+    width = np.zeros(per_doc.size, np.int64)
+    width[has] = 1 << np.ceil(np.log2(per_doc[has])).astype(np.int64)
+    for w in np.unique(width[has]).tolist():
+        docs = np.flatnonzero(width == w)
+        lengths = per_doc[docs]
+        source = ragged_index(starts[docs], lengths)
+        cells = ragged_index(np.arange(docs.size) * w, lengths)
+        block = np.full(docs.size * w, 0xFFFFFFFF, np.uint32)
+        block[cells] = values[source]
+        block = block.reshape(docs.size, w)
+        block.sort(axis=1)
+        values[source] = block.reshape(-1)[cells]
+    distinct = np.ones(values.size, bool)
+    distinct[1:] = values[1:] != values[:-1]
+    distinct[starts[has]] = True
     doc = np.repeat(np.arange(per_doc.size), per_doc)
-    order = np.lexsort((shingles, doc))
-    values, doc = shingles[order], doc[order]
-    keep = np.ones(values.size, bool)
-    keep[1:] = (values[1:] != values[:-1]) | (doc[1:] != doc[:-1])
-    return values[keep], np.bincount(doc[keep], minlength=per_doc.size).astype(np.int64)
+    return values[distinct], np.bincount(doc[distinct], minlength=per_doc.size).astype(np.int64)
+
+
+def chunks(weights: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Consecutive (lo, hi) slices whose weights sum to at most limit (a heavier single item is alone)."""
+    out, lo = [], 0
+    ends = np.cumsum(weights)
+    while lo < weights.size:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + limit, side="right")))
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+# --- augmented copies ---------------------------------------------------------------------------------------
+
+
+def _augmented_source(meta: str | None) -> str | None:
+    """augmentation.source_id of an augmented copy (metadata augmented: true), else None."""
+    try:
+        value = orjson.loads(meta) if meta else None
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or value.get("augmented") is not True:
+        return None
+    augmentation = value.get("augmentation")
+    source = augmentation.get("source_id") if isinstance(augmentation, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def family_keys(ids: pa.Array, metadata: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: the hash of its family's id (an augmented copy's augmentation.source_id, anyone else's
+    own id) and whether it is an augmented copy. Only rows whose metadata mentions "augmented" are parsed."""
+    family = string_hashes(ids)
+    augmented = np.zeros(len(ids), bool)
+    mentions = pc.fill_null(pc.match_substring(metadata, '"augmented"'), False)
+    maybe = np.flatnonzero(mentions.to_numpy(zero_copy_only=False))
+    if maybe.size:
+        sources = [_augmented_source(m) for m in metadata.take(pa.array(maybe)).to_pylist()]
+        rows = np.array([r for r, src in zip(maybe.tolist(), sources) if src is not None], np.int64)
+        if rows.size:
+            family[rows] = string_hashes(pa.array([src for src in sources if src is not None], pa.string()))
+            augmented[rows] = True
+    return family, augmented
 
 
 # --- reading stage shards ----------------------------------------------------------------------------------
@@ -148,6 +223,7 @@ class SignJob:
     keep: str = "first"
     score_field: str = ""
     shingles: bool = False  # also spill each document's sorted shingle set (exact verification)
+    families: bool = False  # also spill each document's family (augmented copies and their source)
 
 
 def spill_paths(folder: str, index: int) -> dict[str, str]:
@@ -156,7 +232,7 @@ def spill_paths(folder: str, index: int) -> dict[str, str]:
         "sig": stem + ".sig.npy",
         "bands": stem + ".bands.npy",
         "info": stem + ".info.npz",
-        "shingles": stem + ".shingles.u64",
+        "shingles": stem + ".shingles.u32",
         "shingle_offsets": stem + ".shoff.npy",
         "done": stem + ".json",
     }
@@ -167,55 +243,113 @@ def _source_stamp(path: str) -> dict:
     return {"path": os.path.abspath(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def spill_is_valid(job: SignJob) -> bool:
-    """A finished spill of this shard with these parameters (a resumed run reuses it); anything else (other
-    parameters, other source file, missing or truncated files) is recomputed."""
+def file_digest(path: str) -> str:
+    """xxh3-128 of a file's bytes (several GB/s: checking a spill costs little next to computing it)."""
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**23), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def spill_state(job: SignJob) -> tuple[str, dict | None]:
+    """("valid", done) for a finished spill of this shard with these parameters (a resumed run reuses it);
+    ("stale", None) when there is none or it was made with other parameters or from another source file (it
+    is recomputed, nothing is wrong); ("corrupt", None) when its done file is unreadable or a file is
+    missing, truncated or fails its checksum."""
     paths = spill_paths(job.folder, job.index)
+    if not os.path.exists(paths["done"]):
+        return "stale", None
     try:
-        done = orjson.loads(open(paths["done"], "rb").read())
+        with open(paths["done"], "rb") as f:
+            done = orjson.loads(f.read())
     except (OSError, orjson.JSONDecodeError):
-        return False
+        return "corrupt", None
+    if not isinstance(done, dict) or not isinstance(done.get("files"), dict):
+        return "corrupt", None
     expected = {"params": job.params.digest, "source": _source_stamp(job.path), "job": _job_key(job)}
     if any(done.get(k) != v for k, v in expected.items()):
-        return False
-    return all(os.path.exists(p) and os.path.getsize(p) == size for p, size in done.get("files", {}).items())
+        return "stale", None
+    if set(done["files"]) != {os.path.basename(paths[key]) for key in _spilled(job)}:
+        return "corrupt", None
+    for name, meta in done["files"].items():
+        path = os.path.join(job.folder, name)
+        if (
+            not isinstance(meta, dict)
+            or not os.path.isfile(path)
+            or os.path.getsize(path) != meta.get("bytes")
+        ):
+            return "corrupt", None
+        if file_digest(path) != meta.get("xxh3_128"):
+            return "corrupt", None
+    return "valid", done
+
+
+def _spilled(job: SignJob) -> tuple[str, ...]:
+    return ("sig", "bands", "info") + (("shingles", "shingle_offsets") if job.shingles else ())
 
 
 def _job_key(job: SignJob) -> dict:
-    return {"keep": job.keep, "score_field": job.score_field, "shingles": job.shingles}
+    return {
+        "format": SPILL_FORMAT,
+        "keep": job.keep,
+        "score_field": job.score_field,
+        "shingles": job.shingles,
+        "families": job.families,
+    }
 
 
 def sign_shard(job: SignJob) -> dict:
-    """Compute and spill one shard's signatures, band hashes, shingle counts, keep keys (and shingle sets).
-    Returns counters. Runs in a worker process; everything large goes to disk."""
-    started = time.perf_counter()
-    if spill_is_valid(job):
-        done = orjson.loads(open(spill_paths(job.folder, job.index)["done"], "rb").read())
+    """Compute and spill one shard's signatures, band hashes, shingle counts, keep keys (and shingle sets,
+    families), unless a valid spill is there already. Returns counters. Runs in a worker process; everything
+    large goes to disk."""
+    state, done = spill_state(job)
+    if done is not None:
         return {**done["counters"], "reused": 1}
+    if state == "corrupt":
+        log.warning(
+            "dedup: the signature spill of stage shard %d (%s) is damaged (missing file, size or checksum); "
+            "recomputing it",
+            job.index,
+            job.path,
+        )
+    return {**_compute_spill(job), "corrupt": int(state == "corrupt")}
+
+
+def _compute_spill(job: SignJob) -> dict:
+    started = time.perf_counter()
     params, paths = job.params, spill_paths(job.folder, job.index)
     n = shard_rows(job.path)
     tmp = {k: os.path.join(job.folder, f".{os.path.basename(p)}.tmp") for k, p in paths.items()}
     sig = np.lib.format.open_memmap(tmp["sig"], mode="w+", dtype=np.uint32, shape=(n, params.num_perm))
     bands = np.lib.format.open_memmap(tmp["bands"], mode="w+", dtype=np.uint64, shape=(params.bands, n))
-    counts = np.zeros(n, np.int32)
+    info = {
+        "counts": np.zeros(n, np.int32),
+        "keys": np.zeros(n, np.float64),
+        **({"family": np.zeros(n, np.uint64), "augmented": np.zeros(n, bool)} if job.families else {}),
+    }
     elements = np.zeros(n, np.int64)
-    keys = np.zeros(n, np.float64)
     sh_offsets = np.zeros(n + 1, np.int64) if job.shingles else None
     sh_file = open(tmp["shingles"], "wb") if job.shingles else None
-    columns = ["text"] + (["metadata"] if job.keep == "quality" else [])
+    columns = ["text"] + (["metadata"] if job.keep == "quality" or job.families else [])
+    columns += ["id"] if job.families else []
     row = 0
     try:
         for batch in iter_batches(job.path, columns):
-            keys[row : row + batch.num_rows] = keep_keys(batch, job.keep, job.score_field)
+            info["keys"][row : row + batch.num_rows] = keep_keys(batch, job.keep, job.score_field)
+            if job.families:
+                family, augmented = family_keys(batch.column("id"), batch.column("metadata"))
+                info["family"][row : row + batch.num_rows] = family
+                info["augmented"][row : row + batch.num_rows] = augmented
             for start, texts in _split_by_bytes(batch.column("text")):
                 lo, hi = row + start, row + start + len(texts)
                 shingles, per_doc, n_elements = shingle_hashes(texts, params.unit, params.ngram)
                 signatures = minhash(shingles, per_doc, params)
                 sig[lo:hi] = signatures
                 bands[:, lo:hi] = band_hashes(signatures, params)
-                counts[lo:hi], elements[lo:hi] = per_doc, n_elements
+                info["counts"][lo:hi], elements[lo:hi] = per_doc, n_elements
                 if sh_file is not None:
-                    values, set_sizes = sorted_unique_rows(shingles, per_doc)
+                    values, set_sizes = shingle_sets(shingles, per_doc)
                     sh_file.write(values.tobytes())
                     sh_offsets[lo + 1 : hi + 1] = set_sizes
             row += batch.num_rows
@@ -226,20 +360,26 @@ def sign_shard(job: SignJob) -> dict:
     bands.flush()
     del sig, bands
     with open(tmp["info"], "wb") as f:  # a file object: numpy would otherwise append its own suffix
-        np.savez(f, counts=counts, keys=keys)
+        np.savez(f, **info)
     if sh_offsets is not None:
         with open(tmp["shingle_offsets"], "wb") as f:
             np.save(f, np.cumsum(sh_offsets))
     files = {}
-    for key in ("sig", "bands", "info") + (("shingles", "shingle_offsets") if job.shingles else ()):
+    for key in _spilled(job):
+        # checksum of the complete file, taken before it is moved into place and recorded after
+        files[os.path.basename(paths[key])] = {
+            "bytes": os.path.getsize(tmp[key]),
+            "xxh3_128": file_digest(tmp[key]),
+        }
         os.replace(tmp[key], paths[key])
-        files[paths[key]] = os.path.getsize(paths[key])
-    scores = keys if job.keep == "quality" else np.zeros(0)
+    counts = info["counts"]
+    scores = info["keys"] if job.keep == "quality" else np.zeros(0)
     counters = {
         "rows": n,
         "empty": int(np.count_nonzero(counts == 0)),
         "short": int(np.count_nonzero((elements > 0) & (elements < params.ngram))),
         "missing_score": int(np.count_nonzero(np.isnan(scores))),
+        "augmented": int(np.count_nonzero(info["augmented"])) if job.families else 0,
         "seconds": time.perf_counter() - started,
     }
     done = {"params": params.digest, "source": _source_stamp(job.path), "job": _job_key(job), "files": files}
@@ -276,23 +416,68 @@ class RowStore:
 
 
 class SetStore:
-    """Sorted shingle sets (flat values + offsets per part) addressed by global document number."""
+    """Sorted shingle sets (flat uint32 values + offsets per part) addressed by global document number."""
 
     def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         self.parts = parts
         self.index = RowStore([offsets[:-1] for _, offsets in parts])
 
-    def get(self, doc: int) -> np.ndarray:
-        part, local = self.index.locate(np.array([doc], dtype=np.int64))
-        values, offsets = self.parts[int(part[0])]
-        return values[offsets[local[0]] : offsets[local[0] + 1]]
+    def _spans(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        part, local = self.index.locate(docs)
+        starts, lengths = np.zeros(docs.size, np.int64), np.zeros(docs.size, np.int64)
+        for p in np.unique(part):
+            mask = part == p
+            offsets = self.parts[p][1]
+            starts[mask] = offsets[local[mask]]
+            lengths[mask] = offsets[local[mask] + 1] - starts[mask]
+        return part, starts, lengths
 
-    def jaccard(self, u: int, v: int) -> float:
-        a, b = self.get(u), self.get(v)
-        if not a.size or not b.size:
-            return 0.0
-        if a.size > b.size:
-            a, b = b, a
-        where = np.minimum(np.searchsorted(b, a), b.size - 1)
-        inter = int(np.count_nonzero(b[where] == a))
-        return inter / (a.size + b.size - inter)
+    def sizes(self, docs: np.ndarray) -> np.ndarray:
+        return self._spans(np.asarray(docs, np.int64))[2]
+
+    def gather(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sets of the given documents, concatenated in their order, and each one's size."""
+        part, starts, lengths = self._spans(np.asarray(docs, np.int64))
+        out = np.empty(int(lengths.sum()), np.uint32)
+        first = np.cumsum(lengths) - lengths
+        for p in np.unique(part):
+            mask = part == p
+            out[ragged_index(first[mask], lengths[mask])] = self.parts[p][0][
+                ragged_index(starts[mask], lengths[mask])
+            ]
+        return out, lengths
+
+    def jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Exact Jaccard of the sets of u[i] and v[i] (0 when either is empty), for every i."""
+        u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
+        out = np.zeros(u.size, np.float64)
+        for lo, hi in chunks(self.sizes(u) + self.sizes(v), GATHER_LIMIT):
+            out[lo:hi] = self._jaccard(u[lo:hi], v[lo:hi])
+        return out
+
+    def _jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        # each pair's two sets side by side in one row of a 2-D block per power-of-two width, rows sorted:
+        # both sets are distinct, so every pair of equal neighbours is one shared value (short row sorts
+        # are fast; no Python loop per pair)
+        a, size_a = self.gather(u)
+        b, size_b = self.gather(v)
+        start_a, start_b = np.cumsum(size_a) - size_a, np.cumsum(size_b) - size_b
+        both = size_a + size_b
+        out = np.zeros(u.size, np.float64)
+        has = (size_a > 0) & (size_b > 0)
+        width = np.zeros(u.size, np.int64)
+        width[has] = 1 << np.ceil(np.log2(both[has])).astype(np.int64)
+        for w in np.unique(width[has]).tolist():
+            rows = np.flatnonzero(width == w)
+            first = np.arange(rows.size) * w
+            block = np.full(rows.size * w, 0xFFFFFFFF, np.uint32)  # padding sorts last
+            block[ragged_index(first, size_a[rows])] = a[ragged_index(start_a[rows], size_a[rows])]
+            block[ragged_index(first + size_a[rows], size_b[rows])] = b[
+                ragged_index(start_b[rows], size_b[rows])
+            ]
+            block = block.reshape(rows.size, w)
+            block.sort(axis=1)
+            shared = (block[:, 1:] == block[:, :-1]) & (np.arange(1, w) < both[rows, None])
+            inter = shared.sum(axis=1)
+            out[rows] = inter / (both[rows] - inter)
+        return out

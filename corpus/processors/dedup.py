@@ -22,21 +22,32 @@ class Dedup(GlobalStep):
     Shingles: `unit` word (default) or char n-grams of `ngram` (5) after lower-casing; words are runs of
     letters and digits, punctuation removed (see corpus/dedup/shingles.py). Banding: `bands` x `rows` (both
     or neither; default FineWeb's 14 x 8 over `num_perm` 112), or chosen for `threshold` (the sharpest banding
-    that still catches a pair at the threshold with probability >= 0.95). `verify`: none (any shared band
-    makes a duplicate, like FineWeb), estimate (signature-estimated Jaccard >= threshold) or exact (true
-    Jaccard of the shingle sets >= threshold); threshold defaults to 0.8 for verification. `keep`: first
-    (in shard/row order), longest (most characters) or quality (highest metadata[`score_field`], dotted
-    paths allowed; documents without a numeric score rank last, counted as missing_score); ties go to the
-    first. Incremental: `save_index` writes this run's kept documents to a folder; `against_index` (a folder
-    or a list of them) drops documents that duplicate an earlier run's (reason near_duplicate_of_index; the
-    earlier run is not changed). Mismatched or corrupt indexes are refused before the run starts.
+    that still catches a pair at the threshold with probability >= 0.95). `verify`: exact (default: the
+    Jaccard of the two documents' sets of shingle hashes, 32 bits each, must be >= threshold), estimate
+    (signature-estimated Jaccard >= threshold) or none (any shared band makes a duplicate, like FineWeb:
+    faster, but pairs well below the threshold get merged too); threshold defaults to 0.8 for
+    verification. `keep`: first (in shard/row order), longest (most characters) or quality (highest
+    metadata[`score_field`], dotted paths allowed; documents without a numeric score rank last, counted as
+    missing_score); ties go to the first. Incremental: `save_index` writes this run's kept documents to a
+    folder (with shingle sets when verify is exact); `against_index` (a folder or a list of them) drops
+    documents that duplicate an earlier run's (reason near_duplicate_of_index; the earlier run is not
+    changed). Mismatched or corrupt indexes (checksums included) are refused before the run starts.
+
+    Augmented copies (metadata augmented: true, augmentation.source_id, as the augment step writes them):
+    with `spare_augmented` (default), a copy is never clustered with, so never dropped as a duplicate of,
+    its own source document or a sibling copy of the same source_id; it is still deduplicated against every
+    other document. When a cluster reaches a copy's source only through other documents, the members of the
+    kept document's family leave the cluster and are kept (counted as augmented_kept_apart); the others stay
+    duplicates of the kept one. spare_augmented: false treats copies like any other document.
 
     Bad input rule: a document with no word (or no character) after normalization, e.g. empty or only
     punctuation, is never clustered: it is kept as its own cluster and counted as empty_documents (drop it
     with a length filter or exact_dedup). A document shorter than one shingle (fewer than `ngram` words) is
     one shingle made of all its words, so it matches only a document with the same normalized words; counted
     as short_documents. The duplicates dataset (output/duplicates/) lists every cluster with its members,
-    kept id and estimated (and, with verify: exact, true) Jaccard against the kept document."""
+    kept id and estimated (and, with verify: exact, true) Jaccard against the kept document. A resumed run
+    reuses the signature spills of an interrupted one only when their checksums match (damaged ones are
+    recomputed, counted as corrupt_signature_shards)."""
 
     name = "dedup"
 
@@ -48,12 +59,13 @@ class Dedup(GlobalStep):
         bands: int | None = None,
         rows: int | None = None,
         threshold: float | None = None,
-        verify: str = "none",
+        verify: str = "exact",
         keep: str = "first",
         score_field: str = "",
         save_index: str | None = None,
         against_index: str | list | None = None,
         hash_seed: int = 1,
+        spare_augmented: bool = True,
     ) -> None:
         params = self.validate_options(dict(locals()))
         against = [against_index] if isinstance(against_index, str) else list(against_index or [])
@@ -65,6 +77,7 @@ class Dedup(GlobalStep):
             score_field=score_field,
             save_index=save_index,
             against=[os.path.abspath(p) for p in against],
+            spare_augmented=bool(spare_augmented),
         )
         self._decisions = None
 
@@ -97,8 +110,8 @@ class Dedup(GlobalStep):
         against = [against] if isinstance(against, str) else list(against or [])
         if not all(isinstance(p, str) and p for p in against):
             raise RecipeError("step 'dedup': against_index must be a folder path or a list of them")
-        for path in against:
-            check_index(path, params, need_shingles=o["verify"] == "exact")
+        for path in against:  # checksums too: a corrupt index fails here, before any output is written
+            check_index(path, params, need_shingles=o["verify"] == "exact", full=True)
         save = o["save_index"]
         if save:
             if any(os.path.abspath(save) == os.path.abspath(p) for p in against):
