@@ -171,6 +171,12 @@ def _execute(pipeline: list, tasks: int, workers: int, logging_dir: str, executo
     if executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 
+        if workers > 1:
+            try:  # pyarrow imports pandas on the first table built from rows (0.3 s): once here, not per fork
+                import pandas  # noqa: F401
+            except ImportError:
+                pass
+
         LocalPipelineExecutor(
             pipeline,
             tasks=tasks,
