@@ -30,6 +30,7 @@ from datatrove.utils.stats import PipelineStats
 
 import corpus
 from corpus.errors import OutputError, RecipeError
+from corpus.files import file_digest
 from corpus.global_step import ApplyGlobal
 from corpus.readers import InputReader, list_input_files
 from corpus.recipe import Recipe, is_after_run, is_global, load_recipe
@@ -454,14 +455,6 @@ def collect_stats(output_dir: str, stages: list[Stage]) -> dict[str, Any]:
     return {"reader": reader, "steps": steps_out, "documents_out": documents_out}
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _rows(path: str) -> int:
     if path.endswith(".parquet"):
         return pq.ParquetFile(path).metadata.num_rows
@@ -489,7 +482,7 @@ def build_manifest(output_dir: str, recipe: Recipe, root: str, files: list[str])
                 "path": os.path.relpath(path, output_dir),
                 "rows": _rows(path),
                 "bytes": os.path.getsize(path),
-                "sha256": _sha256(path),
+                "sha256": file_digest(path),
             }
         )
     rejected: dict[str, int] = {}

@@ -17,7 +17,6 @@ process and unchanged since, same inode, size, mtime and ctime, is not hashed ag
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import pyarrow.ipc as ipc
 
 from corpus.dedup.params import MinHashParams
 from corpus.errors import InputError, RecipeError
+from corpus.files import file_digest
 
 FORMAT = "corpus-dedup-index"
 VERSION = 2  # 2: 32-bit shingle sets, families in ids.arrow
@@ -42,20 +42,12 @@ ID_SCHEMA = pa.schema(
 _verified: dict[str, tuple] = {}
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checksum_ok(file_path: str, expected: object) -> bool:
     st = os.stat(file_path)
     stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, str(expected))
     if _verified.get(file_path) == stamp:
         return True
-    if _sha256(file_path) != expected:
+    if file_digest(file_path) != expected:
         return False
     _verified[file_path] = stamp
     return True
@@ -228,7 +220,7 @@ class IndexWriter:
         files = {}
         for name in names:
             file_path = os.path.join(self.tmp, name)
-            files[name] = {"bytes": os.path.getsize(file_path), "sha256": _sha256(file_path)}
+            files[name] = {"bytes": os.path.getsize(file_path), "sha256": file_digest(file_path)}
         header = {
             "format": FORMAT,
             "version": VERSION,

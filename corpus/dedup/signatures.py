@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-import xxhash
 
 from corpus.dedup.params import MinHashParams
 from corpus.dedup.shingles import GOLDEN, fmix64, ragged_index, shingle_hashes, string_hashes
+from corpus.files import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -243,15 +243,6 @@ def _source_stamp(path: str) -> dict:
     return {"path": os.path.abspath(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def file_digest(path: str) -> str:
-    """xxh3-128 of a file's bytes (several GB/s: checking a spill costs little next to computing it)."""
-    digest = xxhash.xxh3_128()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**23), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def spill_state(job: SignJob) -> tuple[str, dict | None]:
     """("valid", done) for a finished spill of this shard with these parameters (a resumed run reuses it);
     ("stale", None) when there is none or it was made with other parameters or from another source file (it
@@ -280,7 +271,7 @@ def spill_state(job: SignJob) -> tuple[str, dict | None]:
             or os.path.getsize(path) != meta.get("bytes")
         ):
             return "corrupt", None
-        if file_digest(path) != meta.get("xxh3_128"):
+        if file_digest(path, algorithm="xxh3_128") != meta.get("xxh3_128"):
             return "corrupt", None
     return "valid", done
 
@@ -369,7 +360,7 @@ def _compute_spill(job: SignJob) -> dict:
         # checksum of the complete file, taken before it is moved into place and recorded after
         files[os.path.basename(paths[key])] = {
             "bytes": os.path.getsize(tmp[key]),
-            "xxh3_128": file_digest(tmp[key]),
+            "xxh3_128": file_digest(tmp[key], algorithm="xxh3_128"),
         }
         os.replace(tmp[key], paths[key])
     counts = info["counts"]

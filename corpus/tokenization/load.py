@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 from corpus.errors import InputError
+from corpus.files import file_digest
 
 BOS, EOS, PAD, END = "<|bos|>", "<|eos|>", "<|pad|>", "<|end|>"
 ROLES = ("system", "user", "assistant")
@@ -61,15 +62,6 @@ class LoadedTokenizer:
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)
-
-
-def file_sha256(*paths: str) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 HASH_OF = "sha256 of the canonical tokenizer JSON (tokenizers Tokenizer.to_str())"
@@ -153,7 +145,7 @@ def load_tokenizer(path: str) -> LoadedTokenizer:
         tokenizer=tok,
         path=path,
         sha256=sha,
-        file_sha256=file_sha256(json_path) if json_path else file_sha256(*pair),
+        file_sha256=file_digest(json_path) if json_path else file_digest(*pair),
         eos_token=eos[0],
         eos_id=eos[1],
         bos_token=bos[0] if bos else None,

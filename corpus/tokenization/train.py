@@ -17,8 +17,9 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from corpus.errors import InputError, OutputError
+from corpus.files import file_digest
 from corpus.tokenization.chat import CHAT_TEMPLATE
-from corpus.tokenization.load import BOS, EOS, HASH_OF, PAD, SPECIAL_TOKENS, file_sha256, tokenizer_hash
+from corpus.tokenization.load import BOS, EOS, HASH_OF, PAD, SPECIAL_TOKENS, tokenizer_hash
 from corpus.tokenization.source import list_dataset_shards, plan_units, read_unit
 
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)  # every byte, plus the special tokens
@@ -89,7 +90,7 @@ def _with_hashes(info: dict[str, Any], json_path: str) -> dict[str, Any]:
         **info,
         "sha256": tokenizer_hash(json_path),
         "hash_of": HASH_OF,
-        "file_sha256": file_sha256(json_path),
+        "file_sha256": file_digest(json_path),
     }
 
 
