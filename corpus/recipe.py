@@ -7,7 +7,6 @@ mistyped options, each refused with a message naming the bad key and the allowed
 from __future__ import annotations
 
 import copy
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,15 +155,3 @@ def is_global(name: str) -> bool:
 
 def is_after_run(name: str) -> bool:
     return bool(getattr(step_class(name), "after_run", False))
-
-
-def describe_steps() -> list[tuple[str, str, list[str]]]:
-    """(name, first docstring line, options) of every step, for `corpus steps` and the README."""
-    from corpus.registry import step_names
-
-    out = []
-    for name in step_names():
-        cls = step_class(name)
-        doc = inspect.getdoc(cls) or ""
-        out.append((name, doc.splitlines()[0] if doc else "", list(step_options(cls))))
-    return out
