@@ -124,20 +124,29 @@ def _codes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.flatnonzero(is_first)
 
 
-def _greedy_repeated_chars(h: np.ndarray, window_chars: np.ndarray, n: int) -> int:
+def _greedy_repeated_chars(
+    h: np.ndarray, window_chars: np.ndarray, n: int, positions: np.ndarray
+) -> tuple[int, np.ndarray]:
     """datatrove's find_all_duplicate: walk the n-grams; an n-gram already seen on the walk adds its characters
     and the walk jumps n words ahead (the skipped n-grams are never seen). Only positions whose n-gram occurred
     earlier can be repeats, so the walk visits just those: such a position is a repeat when the n-gram's first
-    occurrence was visited (not inside a jump), or a later occurrence was visited as new."""
-    codes, first = _codes(h)
-    first_at = first[codes]
-    candidates = np.flatnonzero(first_at < np.arange(len(h)))
-    if not len(candidates):
-        return 0
+    occurrence was visited (not inside a jump), or a later occurrence was visited as new.
+
+    `positions` are the starts that can hold a repeated n-gram (all of them, or those whose shorter prefix
+    n-gram repeats: an n-gram that occurs twice has its prefix occur twice). Returns the repeated characters
+    and the starts whose n-gram occurs more than once, which bound the search for longer n-grams."""
+    positions = positions[positions < len(h)]
+    if not len(positions):
+        return 0, positions
+    keys = h[positions]
+    codes, first = _codes(keys)
+    repeated = positions[np.bincount(codes)[codes] > 1]
+    first_at = positions[first[codes]]
+    later = np.flatnonzero(first[codes] < np.arange(len(positions)))
     jump_starts: list[int] = []  # positions start..start+n-2 were jumped over
     seen_later: set[int] = set()
     total, next_visit = 0, 0
-    for q, p, key in zip(candidates.tolist(), first_at[candidates].tolist(), h[candidates].tolist()):
+    for q, p, key in zip(positions[later].tolist(), first_at[later].tolist(), keys[later].tolist()):
         if q < next_visit:
             continue
         i = bisect_right(jump_starts, p) - 1
@@ -148,7 +157,7 @@ def _greedy_repeated_chars(h: np.ndarray, window_chars: np.ndarray, n: int) -> i
             next_visit = q + n
         else:
             seen_later.add(key)
-    return total
+    return total, repeated
 
 
 def gopher_repetition(
@@ -200,11 +209,15 @@ def gopher_repetition(
         top_chars = (int(prefix[i + n] - prefix[i]) + n - 1) * most
         if top_chars / len(text) > frac:
             return f"gopher_top_{n}_gram"
+    positions, bound_n = np.arange(len(words)), 0  # starts that may hold a repeat, valid for n >= bound_n
     for n, frac in dup_n_grams:
         n = int(n)
         if len(words) < n:
             continue
         window_chars = prefix[n:] - prefix[:-n]
-        if _greedy_repeated_chars(_ngram_hashes(ids, n), window_chars, n) / len(text) > frac:
+        search = positions if n >= bound_n else np.arange(len(words))
+        repeated_chars, repeated = _greedy_repeated_chars(_ngram_hashes(ids, n), window_chars, n, search)
+        positions, bound_n = repeated, n
+        if repeated_chars / len(text) > frac:
             return f"gopher_duplicated_{n}_n_grams"
     return None
