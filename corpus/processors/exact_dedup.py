@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from multiprocessing import get_context
 
@@ -15,14 +14,14 @@ from datatrove.data import Document
 
 from corpus.global_step import GlobalStep
 
-_SPACE = re.compile(r"\s+")
-
 
 def content_hash(text: str, normalize: bool = True) -> int:
     """64-bit hash of the text; normalized means NFKC, case-folded and whitespace-collapsed, so copies that
     differ only in spacing or case count as the same document."""
     if normalize:
-        text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        text = " ".join(text.casefold().split())  # str.split() splits on exactly what re's \s matches
     return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
 
 
@@ -60,9 +59,13 @@ class ExactDedup(GlobalStep):
         first: dict[int, str] = {}
         drop_shard, drop_row, drop_of = [], [], []
         jobs = [(path, self.normalize) for path in shards]
-        # hashing runs in parallel; the merge walks shards in their fixed order, so "first" is stable
-        with get_context("fork").Pool(max(1, min(workers, len(jobs) or 1))) as pool:
-            for shard_index, (hashes, ids) in enumerate(pool.imap(_hash_shard, jobs)):
+        # hashing runs in parallel (in this process for one worker: a forked pool costs more than it saves);
+        # the merge walks shards in their fixed order, so "first" is stable
+        processes = max(1, min(workers, len(jobs) or 1))
+        pool = get_context("fork").Pool(processes) if processes > 1 else None
+        try:
+            hashed = pool.imap(_hash_shard, jobs) if pool else map(_hash_shard, jobs)
+            for shard_index, (hashes, ids) in enumerate(hashed):
                 for row, (h, doc_id) in enumerate(zip(hashes.tolist(), ids)):
                     if h in first:
                         drop_shard.append(shard_index)
@@ -70,6 +73,10 @@ class ExactDedup(GlobalStep):
                         drop_of.append(first[h])
                     else:
                         first[h] = doc_id
+        finally:
+            if pool:
+                pool.close()
+                pool.join()
         table = pa.table(
             {
                 "shard": pa.array(drop_shard, pa.int32()),
