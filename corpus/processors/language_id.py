@@ -42,7 +42,7 @@ class LanguageId(DocumentStep):
         self,
         languages: list[str] | None = None,
         min_score: float = 0.0,
-        max_chars: int = 2000,
+        max_chars: int = 1000,
         candidates: list[str] | None = None,
     ) -> None:
         self.validate_options({"languages": languages, "candidates": candidates, "min_score": min_score})
