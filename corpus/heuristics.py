@@ -92,6 +92,18 @@ def gopher_quality(
     return None
 
 
+def _split_lines(text: str) -> list[str]:
+    """re.split("\\n+", text) as datatrove splits lines, from str.split: the same parts (empty ones only at
+    the ends), twice as fast."""
+    parts = text.split("\n")
+    lines = [part for part in parts if part]
+    if parts[0] == "":
+        lines.insert(0, "")
+    if len(parts) > 1 and parts[-1] == "":
+        lines.append("")
+    return lines
+
+
 def _duplicates(parts: list[str]) -> tuple[int, int]:
     seen: set[str] = set()
     elements = chars = 0
@@ -180,13 +192,14 @@ def gopher_repetition(
     """datatrove's GopherRepetitionFilter.filter: the drop reason, or None to keep."""
     if not text:
         return "gopher_empty"
-    paragraphs = _PARAGRAPHS.split(text.strip())
+    stripped = text.strip()
+    paragraphs = _PARAGRAPHS.split(stripped) if "\n\n" in stripped else [stripped]
     elements, chars = _duplicates(paragraphs)
     if dup_para_frac and elements / len(paragraphs) > dup_para_frac:
         return "gopher_dup_para_frac"
     if dup_para_char_frac and chars / len(text) > dup_para_char_frac:
         return "gopher_dup_para_char_frac"
-    lines = _LINES.split(text)
+    lines = _split_lines(text)
     elements, chars = _duplicates(lines)
     if dup_line_frac and elements / len(lines) > dup_line_frac:
         return "gopher_dup_line_frac"
