@@ -182,12 +182,22 @@ def test_arrow_output(corpus_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_ray_round_trip_matches_local(corpus_dir, tmp_path):
+def _all_shards(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.parquet"))
+        if ".corpus" not in p.parts
+    }
+
+
+def test_ray_round_trip_matches_local(corpus_dir, tmp_path, sample):
     pytest.importorskip("ray")
     run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "local"), workers=2, report=False)
+    run_recipe("web", str(sample / "web"), str(tmp_path / "web-local"), workers=2, report=False)
     code = (
         "import ray; from corpus.pipeline import run_recipe\n"
         f"run_recipe({DEDUP_ONLY!r}, '{corpus_dir}', '{tmp_path / 'ray'}', workers=2, executor='ray', report=False)\n"
+        f"run_recipe('web', '{sample / 'web'}', '{tmp_path / 'web-ray'}', workers=2, executor='ray', report=False)\n"
         "assert ray.is_initialized(); ray.shutdown()\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a local instance on loopback
@@ -197,4 +207,7 @@ def test_ray_round_trip_matches_local(corpus_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert digest(tmp_path / "ray") == digest(tmp_path / "local")
+    # the whole web recipe (every step, both global stages, rejected and duplicates datasets) on Ray
+    web = _all_shards(tmp_path / "web-ray")
+    assert web == _all_shards(tmp_path / "web-local") and any(k.startswith("duplicates/") for k in web)
     assert json.loads((tmp_path / "ray" / "stats.json").read_text())["executor"] == "ray"
