@@ -29,7 +29,6 @@ _WORD = re.compile(rf"[^\s{_EDGE_CLASS}]+(?:\S*[^\s{_EDGE_CLASS}])?")
 _SYMBOL_ONLY = re.compile(rf"^[{re.escape(''.join(sorted(PUNCTUATION_SET)))}]+$", re.M)
 _NO_LETTER = regex.compile(r"^[^\p{L}\n]+$", regex.M)
 _PARAGRAPHS = re.compile(r"\n{2,}")
-_LINES = re.compile("\n+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")

@@ -14,6 +14,8 @@ from functools import cache
 
 from datatrove.utils.word_tokenizers import WordTokenizer
 
+from corpus import heuristics
+
 log = logging.getLogger(__name__)
 
 # words: letter/digit runs with inner apostrophes or hyphens ("don't", "e-mail"); every other non-space
@@ -126,9 +128,7 @@ class OfflineWordTokenizer(WordTokenizer):
         super().__init__(nltk_language(language))
 
     def word_tokenize(self, text: str) -> list[str]:
-        from corpus.heuristics import words
-
-        return words(text)
+        return heuristics.words(text)
 
     def sent_tokenize(self, text: str) -> list[str]:
         return sentences(text, self.language)

@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import nltk
 import polars as pl
@@ -23,7 +24,7 @@ from corpus.pipeline import load_recipe
 from corpus.processors.language_id import LanguageId
 from corpus.processors.length_filter import LengthFilter
 from corpus.processors.normalize import Normalize
-from corpus.processors.pii import Pii
+from corpus.processors.pii import EMAIL, Pii, email_spans
 from corpus.processors.preprocess import Preprocess
 from corpus.processors.quality_filter import QualityFilter
 from corpus.readers import InputReader, list_input_files
@@ -200,12 +201,9 @@ def test_length_filter_bounds_and_reasons():
 
 def _texts_for_quality(shared, sample) -> list[str]:
     pages = sorted(glob.glob(str(shared / "python-docs" / "html" / "library" / "*.html")))[:120]
-    texts = [page_text(type(shared)(p)) for p in pages]
-    texts += [
-        page_text(type(sample)(p))
-        for p in sorted(glob.glob(str(sample / "web" / "**" / "*.html"), recursive=True))
-        if page_text(type(sample)(p))
-    ]
+    texts = [page_text(Path(p)) for p in pages]
+    site = sorted(glob.glob(str(sample / "web" / "**" / "*.html"), recursive=True))
+    texts += [text for text in (page_text(Path(p)) for p in site) if text]
     kjv = (shared / "kjv.txt").read_text().splitlines()
     texts += ["\n".join(kjv[i : i + 60]) for i in range(0, 6000, 60)]
     texts += [
@@ -312,6 +310,10 @@ def test_pii_redacts_the_contact_page(sample):
     ):
         assert secret not in d.text
     assert d.text.count("<|email|>") == 5 and d.text.count("<|phone|>") == 4 and d.text.count("<|ip|>") == 5
+    # the fast e-mail scan finds exactly what the e-mail pattern (shared with augment's protect) matches
+    chats = "\n".join(c.text for c in chat_docs(sample))
+    for sample_text in (text, chats, "a@b, x.y+z@mail.example.org. @home user@host"):
+        assert email_spans(sample_text) == [m.span() for m in EMAIL.finditer(sample_text)]
 
 
 def test_pii_leaves_versions_dates_and_times_alone():

@@ -16,7 +16,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 @cache
 def identifier(languages: tuple[str, ...] = ()):
-    """One model per process (it is 70 MB in memory), loaded on first use in the worker, never pickled."""
+    """One model per process (70 MB in memory), never pickled with the step: the driver loads it when the step
+    is built, forked workers inherit it, and Ray workers load it on first use."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

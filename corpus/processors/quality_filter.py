@@ -51,8 +51,9 @@ class QualityFilter(DocumentStep):
     a mapping of that filter's options: `gopher` (GopherQualityFilter: word counts, mean word length,
     symbol ratios, bullet and ellipsis lines, alphabetic words, stop words), `gopher_repetition` (duplicate
     lines, paragraphs and n-grams), `c4` (C4QualityFilter: drops lines without end punctuation and documents
-    with curly brackets or lorem ipsum; it edits the text, so it is off by default) and `fineweb` (off by default)
-    (FineWebQualityFilter: lines ending in punctuation, short lines, duplicated lines, list-like pages).
+    with curly brackets or lorem ipsum; it edits the text, so it is off by default) and `fineweb`
+    (FineWebQualityFilter: lines ending in punctuation, short lines, duplicated lines, list-like pages; off by
+    default: code and tables make it drop most documentation pages).
     The thresholds are tuned for English: documents that `language_id` tagged with a language not in
     `languages` (default [en]; [] for all) pass untouched, counted as skipped_other_language. Drop reasons
     are datatrove's, prefixed gopher_, c4_ or fineweb_. Conversations pass untouched unless
