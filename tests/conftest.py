@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ SAMPLE = REPO / "sample_data"
 
 def pytest_configure(config):
     os.environ.setdefault("CORPUS_LOG_LEVEL", "WARNING")
+    # a cache of the session's own (corpus.cache): tests build every cached array themselves, never read a
+    # user's, and the CLI subprocesses they start share it through the environment
+    os.environ["CORPUS_CACHE_DIR"] = tempfile.mkdtemp(prefix="corpus-test-cache-")
 
 
 @pytest.fixture(scope="session")

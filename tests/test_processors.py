@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import logging
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,56 @@ def test_gopher_heuristics_decide_as_datatrove_does(shared, sample):
             reasons.add(expected)
     # the comparison covers keeps and several kinds of drops, not only one outcome
     assert None in reasons and len(reasons) >= 5
+
+
+def _random_texts(count: int, seed: int) -> list[str]:
+    """Short texts built to sit near the Gopher thresholds: repeated phrases (duplicate and top n-grams),
+    symbol-only and letterless words, bullets, ellipses, hashes, blank-line paragraphs."""
+    rng = random.Random(seed)
+    common = "the and of to be that have with a on".split()
+    common += ["§", "¶", "†", "·", "…", "12", "3.5", "2024", "#", "--", "Ωμέγα", "naïve", "ß"]
+    rare = [
+        "".join(rng.choice("abcdefghijklmnoprstuy") for _ in range(rng.randint(2, 9))) for _ in range(400)
+    ]
+    texts = []
+    for _ in range(count):
+        vocabulary = common + rare[: rng.choice([0, 20, 400])]
+        phrases = [
+            [rng.choice(vocabulary) for _ in range(rng.randint(3, 14))] for _ in range(rng.randint(1, 4))
+        ]
+        repeat = rng.random() * 0.3
+        words: list[str] = []
+        while len(words) < rng.randint(20, 600):
+            words += rng.choice(phrases) if rng.random() < repeat else [rng.choice(vocabulary)]
+        lines, line = [], []
+        for word in words:
+            line.append(word)
+            if rng.random() < 0.15:
+                prefix = rng.choice(["", "", "- ", "• "])
+                suffix = rng.choice(["", "", "...", "."])
+                lines.append(prefix + " ".join(line) + suffix)
+                line = []
+                if rng.random() < 0.2:
+                    lines.append("")
+        texts.append("\n".join(lines + [" ".join(line)]))
+    return texts
+
+
+def test_gopher_heuristics_decide_as_datatrove_does_on_texts_near_the_thresholds():
+    tokenizer = nlp.OfflineWordTokenizer()
+    quality, repetition = GopherQualityFilter(language=tokenizer), GopherRepetitionFilter(language=tokenizer)
+    reasons: dict = {}
+    for text in _random_texts(1500, seed=3):
+        words = heuristics.words(text)
+        for reference, fast, prefix in (
+            (quality, heuristics.gopher_quality, ""),
+            (repetition, heuristics.gopher_repetition, "gopher_"),
+        ):
+            expected = reference.filter(Document(text=text, id="x"))
+            expected = None if expected is True else prefix + expected[1]
+            assert fast(text, words) == expected, text[:300]
+            reasons[expected] = reasons.get(expected, 0) + 1
+    assert reasons.get(None, 0) > 50 and len(reasons) >= 8, reasons
 
 
 def test_quality_filter_reasons_languages_chats_and_options(sample):

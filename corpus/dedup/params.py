@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from functools import cache, cached_property
+from importlib.metadata import version
 
 import numpy as np
 import orjson
 
+from corpus.cache import cached_arrays
 from corpus.dedup.shingles import UNITS
 from corpus.errors import RecipeError
 
@@ -54,13 +56,19 @@ class MinHashParams:
 
 @cache
 def datasketch_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) of datasketch.MinHash(num_perm, seed, scheme="affine32"), read-only. Imported here, on first
-    use, because datasketch imports scipy (about 0.3 s): the main process pays it once per run (before the
-    signature workers fork), and a run that never computes signatures does not pay it at all."""
-    from datasketch import MinHash
+    """(a, b) of datasketch.MinHash(num_perm, seed, scheme="affine32"), read-only. datasketch imports scipy
+    (0.4 to 0.9 s here), so they are drawn by datasketch once and cached (corpus.cache), keyed by datasketch's
+    version and the parameters; later runs read them back without importing it."""
 
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-    a, b = np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
+    def build() -> dict[str, np.ndarray]:
+        from datasketch import MinHash
+
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        return {"a": np.array(a, dtype=np.uint32), "b": np.array(b, dtype=np.uint32)}
+
+    key = f"datasketch-{version('datasketch')}-affine32-{num_perm}-{seed}"
+    arrays = cached_arrays(key, build)
+    a, b = np.array(arrays["a"]), np.array(arrays["b"])  # small: a private copy, not a mapping
     a.setflags(write=False)
     b.setflags(write=False)
     return a, b

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from array import array
 from functools import cache
 from typing import Any
 
+import numpy as np
 from datatrove.data import Document
 
+from corpus.cache import cached_arrays
 from corpus.errors import RecipeError
+from corpus.files import file_digest
 from corpus.step import DocumentStep
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -18,12 +22,50 @@ _LETTER = re.compile(r"[^\W\d_]")
 def identifier(languages: tuple[str, ...] = ()):
     """One model per process (70 MB in memory), never pickled with the step: the driver loads it when the step
     is built, forked workers inherit it, and Ray workers load it on first use."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import LanguageIdentifier
 
-    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    arrays = _model_arrays()
+    model = LanguageIdentifier(
+        np.asarray(arrays["ptc"]),
+        np.asarray(arrays["pc"]),
+        arrays["classes"].tolist(),
+        _stdlib_array(arrays["nextmove"]),
+        arrays["out_feat"].tolist(),
+        norm_probs=True,
+        tk_row=_stdlib_array(arrays["nextmove_row"]),
+    )
     if languages:
         model.set_languages(list(languages))
     return model
+
+
+def _model_arrays() -> dict[str, np.ndarray]:
+    """py3langid's model as plain arrays. The wheel ships it xz-compressed, and decompressing it takes most of
+    a second on every run; the decompressed arrays are cached (corpus.cache), keyed by the model file's hash."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+    from py3langid.modelio import load_model
+
+    path = str(MODEL_DIR / MODEL_FILE)
+
+    def build() -> dict[str, np.ndarray]:
+        ptc, pc, classes, nextmove, row, out_feat = load_model(path)  # py3langid's own loader and checks
+        return {
+            "ptc": ptc,
+            "pc": pc,
+            "classes": np.array(classes),
+            "nextmove": np.frombuffer(nextmove, dtype=f"u{nextmove.itemsize}"),
+            "nextmove_row": np.frombuffer(row, dtype=f"u{row.itemsize}"),
+            "out_feat": np.asarray(out_feat, dtype=np.int64),
+        }
+
+    return cached_arrays(f"py3langid-model-{file_digest(path, algorithm='xxh3_128')}", build)
+
+
+def _stdlib_array(values: np.ndarray) -> array:
+    """py3langid walks its automaton with Python indexing, fastest on a stdlib array."""
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(np.ascontiguousarray(values).tobytes())
+    return out
 
 
 def supported_languages() -> tuple[str, ...]:
