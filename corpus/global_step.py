@@ -9,6 +9,7 @@ fixed order, so decisions never depend on the number of workers.
 
 from __future__ import annotations
 
+import numpy as np
 from datatrove.data import Document
 
 from corpus.step import DocumentStep
@@ -19,10 +20,23 @@ class GlobalStep:
 
     name = "global"
 
-    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+    def resolve(
+        self,
+        shards: list[str],
+        work_dir: str,
+        workers: int,
+        output_dir: str,
+        skip: dict[int, np.ndarray] | None = None,
+    ) -> dict:
         """Read every stage shard (paths in their fixed order) and write decisions under work_dir.
         Audit data meant for users goes under output_dir (the run's output, e.g. output_dir/duplicates/).
-        Returns counters for the step statistics (for example clusters found)."""
+        `skip` maps a shard index to the sorted rows an earlier global step on the same stage dataset drops:
+        they do not exist for this step (and never reach its apply). Returns counters for the step
+        statistics (for example clusters found)."""
+        raise NotImplementedError
+
+    def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
+        """The rows (sorted, per shard index) that the decisions in work_dir drop."""
         raise NotImplementedError
 
     def load(self, work_dir: str) -> None:

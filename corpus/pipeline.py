@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
@@ -74,23 +75,37 @@ VERSIONED = (
 @dataclass
 class Stage:
     index: int
-    apply_global: tuple[str, dict] | None  # decisions of the previous stage's global step
+    apply_globals: list[tuple[str, dict]]  # decisions of the previous stage's global steps, applied in order
     steps: list[tuple[str, dict]]
-    ends_with_global: tuple[str, dict] | None
+    ends_with_globals: list[tuple[str, dict]]  # resolved in order over this stage's dataset
 
 
 def plan_stages(recipe: Recipe) -> list[Stage]:
-    stages, current, pending = [], [], None
+    """Cut the recipe at its global steps. Global steps that follow each other share one stage dataset: each
+    resolves over it skipping what the ones before it drop, so exact_dedup then dedup costs one write and
+    read of the corpus, not two."""
+    stages: list[Stage] = []
+    current: list[tuple[str, dict]] = []
+    pending: list[tuple[str, dict]] = []
     for name, opts in recipe.steps:
         if is_after_run(name):
             continue
         if is_global(name):
-            stages.append(Stage(len(stages), pending, current, (name, opts)))
-            current, pending = [], (name, opts)
+            if not current and stages and pending is stages[-1].ends_with_globals:
+                pending.append((name, opts))  # straight after another global step: same boundary
+                continue
+            pending = [(name, opts)]
+            stages.append(Stage(len(stages), stages[-1].ends_with_globals if stages else [], current, pending))
+            current = []
         else:
             current.append((name, opts))
-    stages.append(Stage(len(stages), pending, current, None))
+    stages.append(Stage(len(stages), stages[-1].ends_with_globals if stages else [], current, []))
     return stages
+
+
+def global_dir(work: str, stage_index: int, position: int) -> str:
+    """Where the `position`-th global step ending stage `stage_index` keeps its decisions."""
+    return os.path.join(work, f"global-{stage_index}" + (f".{position}" if position else ""))
 
 
 class StageReader(PipelineStep):
@@ -242,10 +257,10 @@ class _ProgressPrinter(threading.Thread):
 
 
 def _build_steps(stage: Stage, out: str, recipe: Recipe, work: str) -> list:
-    steps: list = []
-    if stage.apply_global:
-        name, opts = stage.apply_global
-        steps.append(ApplyGlobal(build_step(name, opts), os.path.join(work, f"global-{stage.index - 1}")))
+    steps: list = [
+        ApplyGlobal(build_step(name, opts), global_dir(work, stage.index - 1, position))
+        for position, (name, opts) in enumerate(stage.apply_globals)
+    ]
     steps += [build_step(name, opts) for name, opts in stage.steps]
     if recipe.output["rejected"]:
         for position, step in enumerate(steps):
@@ -273,7 +288,7 @@ def _run_stage(
     progress: bool,
 ) -> None:
     work = os.path.join(out, ".corpus")
-    last = stage.ends_with_global is None
+    last = not stage.ends_with_globals
     target = os.path.join(out, "data") if last else os.path.join(work, f"stage-{stage.index}")
     progress_dir = os.path.join(work, "progress", f"stage-{stage.index}")
     os.makedirs(progress_dir, exist_ok=True)
@@ -301,14 +316,19 @@ def _run_stage(
     finally:
         if printer:
             printer.stop.set()
-    if stage.ends_with_global:
-        name, opts = stage.ends_with_global
-        global_dir = os.path.join(work, f"global-{stage.index}")
-        done_marker = os.path.join(global_dir, "done.json")
+    skip: dict[int, np.ndarray] = {}  # stage shard -> rows that an earlier global step of this boundary drops
+    shards = list_shards(target) if stage.ends_with_globals else []
+    for position, (name, opts) in enumerate(stage.ends_with_globals):
+        folder = global_dir(work, stage.index, position)
+        done_marker = os.path.join(folder, "done.json")
+        step = build_step(name, opts)
         if not os.path.exists(done_marker):
-            os.makedirs(global_dir, exist_ok=True)
-            counters = build_step(name, opts).resolve(list_shards(target), global_dir, workers, out)
+            os.makedirs(folder, exist_ok=True)
+            counters = step.resolve(shards, folder, workers, out, skip=skip)
             _write_json_atomic(done_marker, counters or {})
+        if position + 1 < len(stage.ends_with_globals):
+            for shard, rows in step.dropped_rows(folder).items():
+                skip[shard] = np.union1d(skip[shard], rows) if shard in skip else rows
 
 
 def run_recipe(
@@ -442,7 +462,7 @@ def collect_stats(output_dir: str, stages: list[Stage]) -> dict[str, Any]:
                     reader = {k: int(v) for k, v in counters.items()}
                 continue
             if position == len(merged.stats) - 1:
-                if stage.ends_with_global is None:
+                if not stage.ends_with_globals:
                     documents_out = int(counters.get("written", 0))
                 continue
             entry: dict[str, Any] = {
@@ -459,8 +479,8 @@ def collect_stats(output_dir: str, stages: list[Stage]) -> dict[str, Any]:
                     entry["dropped"][key.removeprefix("dropped_")] = int(counters.pop(key))
             counters.pop("doc_len", None)
             entry["counters"] = {k: (int(v) if float(v).is_integer() else v) for k, v in counters.items()}
-            if stage.apply_global and position == 1:
-                done = os.path.join(work, f"global-{stage.index - 1}", "done.json")
+            if 1 <= position <= len(stage.apply_globals):
+                done = os.path.join(global_dir(work, stage.index - 1, position - 1), "done.json")
                 if os.path.exists(done):
                     entry["counters"].update(json.loads(Path(done).read_text()))
             steps_out.append(entry)

@@ -139,7 +139,9 @@ def compute_signatures(config: DedupConfig, shards: list[str], folder: str, work
     return totals
 
 
-def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
+def open_corpus(
+    config: DedupConfig, shards: list[str], folder: str, skip: dict[int, np.ndarray] | None = None
+) -> Corpus:
     sig_parts, band_parts, valid, keys, set_parts, family, augmented = [], [], [], [], [], [], []
     for i in range(len(shards)):
         paths = spill_paths(folder, i)
@@ -147,6 +149,8 @@ def open_corpus(config: DedupConfig, shards: list[str], folder: str) -> Corpus:
         band_parts.append(np.load(paths["bands"], mmap_mode="r"))
         with np.load(paths["info"]) as info:
             valid.append(info["counts"] > 0)
+            if skip and i in skip:
+                valid[-1][skip[i]] = False  # dropped by an earlier global step: not in this run for dedup
             keys.append(info["keys"])
             if config.spare_augmented:
                 family.append(info["family"])

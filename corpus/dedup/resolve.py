@@ -31,11 +31,20 @@ from corpus.dedup.shingles import string_hashes
 from corpus.dedup.signatures import iter_batches
 
 
-def resolve(config: DedupConfig, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+def resolve(
+    config: DedupConfig,
+    shards: list[str],
+    work_dir: str,
+    workers: int,
+    output_dir: str,
+    skip: dict[int, np.ndarray] | None = None,
+) -> dict:
+    """`skip`: rows (per shard) that an earlier global step drops; they are never clustered. Their
+    signatures are still computed, so that a spill does not depend on the steps before this one."""
     started = time.perf_counter()
     folder = os.path.join(work_dir, "signatures")
     sign = compute_signatures(config, shards, folder, workers)
-    corpus = open_corpus(config, shards, folder)
+    corpus = open_corpus(config, shards, folder, skip)
     candidates = Candidates(corpus, config)
     labels = candidates.run()
     clusters = build_clusters(labels, corpus, config.keep)
@@ -57,8 +66,9 @@ def resolve(config: DedupConfig, shards: list[str], work_dir: str, workers: int,
     dropped = new_members & (clusters.members != clusters.kept[clusters.cluster_of])
     from_index = dropped & clusters.previous[clusters.cluster_of]
     params = config.params
+    skipped = sum(len(rows) for rows in (skip or {}).values())
     return {
-        "documents": int(corpus.new),
+        "documents": int(corpus.new) - skipped,
         "empty_documents": sign["empty"],
         "short_documents": sign["short"],
         "missing_score": sign["missing_score"],
@@ -132,6 +142,12 @@ class Decisions:
         self.names = table["cluster_id"].to_pylist()
         self.kept_ids = table["kept_id"].to_pylist()
         self.previous = table["previous"].to_pylist()
+
+    def dropped_rows(self) -> dict[int, np.ndarray]:
+        docs = np.asarray(self.docs, np.int64)[~np.asarray(self.kept, bool)]
+        offsets = np.asarray(self.offsets, np.int64)
+        shard = np.searchsorted(offsets, docs, side="right") - 1
+        return {int(s): docs[shard == s] - offsets[s] for s in np.unique(shard)}
 
     def apply(self, doc: Document) -> bool | str:
         number = self.offsets[doc.metadata["_shard"]] + doc.metadata["_row"]

@@ -6,6 +6,7 @@ import inspect
 import os
 from typing import Any
 
+import numpy as np
 from datatrove.data import Document
 
 from corpus.dedup.engine import KEEP_POLICIES, VERIFY_MODES, DedupConfig
@@ -128,10 +129,22 @@ class Dedup(GlobalStep):
                     ) from None
         return params
 
-    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+    def resolve(
+        self,
+        shards: list[str],
+        work_dir: str,
+        workers: int,
+        output_dir: str,
+        skip: dict[int, np.ndarray] | None = None,
+    ) -> dict:
         from corpus.dedup.resolve import resolve
 
-        return resolve(self.config, shards, work_dir, workers, output_dir)
+        return resolve(self.config, shards, work_dir, workers, output_dir, skip or {})
+
+    def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
+        from corpus.dedup.resolve import Decisions
+
+        return Decisions(work_dir).dropped_rows()
 
     def load(self, work_dir: str) -> None:
         from corpus.dedup.resolve import Decisions

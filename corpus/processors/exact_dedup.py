@@ -55,8 +55,16 @@ class ExactDedup(GlobalStep):
         self.normalize = normalize
         self._drops: dict[tuple[int, int], str] = {}
 
-    def resolve(self, shards: list[str], work_dir: str, workers: int, output_dir: str) -> dict:
+    def resolve(
+        self,
+        shards: list[str],
+        work_dir: str,
+        workers: int,
+        output_dir: str,
+        skip: dict[int, np.ndarray] | None = None,
+    ) -> dict:
         first: dict[int, str] = {}
+        skip = skip or {}
         drop_shard, drop_row, drop_of = [], [], []
         jobs = [(path, self.normalize) for path in shards]
         # hashing runs in parallel (in this process for one worker: a forked pool costs more than it saves);
@@ -66,7 +74,10 @@ class ExactDedup(GlobalStep):
         try:
             hashed = pool.imap(_hash_shard, jobs) if pool else map(_hash_shard, jobs)
             for shard_index, (hashes, ids) in enumerate(hashed):
+                skipped = set(skip.get(shard_index, np.zeros(0, np.int64)).tolist())
                 for row, (h, doc_id) in enumerate(zip(hashes.tolist(), ids)):
+                    if row in skipped:
+                        continue
                     if h in first:
                         drop_shard.append(shard_index)
                         drop_row.append(row)
@@ -88,6 +99,11 @@ class ExactDedup(GlobalStep):
         pq.write_table(table, tmp)
         os.replace(tmp, os.path.join(work_dir, "drops.parquet"))
         return {"unique_hashes": len(first), "exact_duplicates": len(drop_of)}
+
+    def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
+        table = pq.read_table(os.path.join(work_dir, "drops.parquet"), columns=["shard", "row"])
+        shards, rows = table["shard"].to_numpy(), table["row"].to_numpy()
+        return {int(s): np.sort(rows[shards == s]) for s in np.unique(shards)}
 
     def load(self, work_dir: str) -> None:
         table = pq.read_table(os.path.join(work_dir, "drops.parquet"))
