@@ -9,7 +9,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from corpus.html.rules import (
     BLOCK,
-    BLOCK_SELECTOR,
+    BLOCK_TAGS,
     BOILERPLATE_TAGS,
     CANDIDATE_SELECTOR,
     CONTENT_IN_MAIN,
@@ -36,7 +36,9 @@ from corpus.html.rules import (
 
 _INVISIBLE = ", ".join(INVISIBLE_TAGS)
 _PRE = ", ".join(PRE_TAGS)
-_BREAKS = BLOCK_SELECTOR + ", br"
+# one depth-first walk filtered in Python beats the 46-tag selector group (lexbor matches a group selector by
+# selector, and this one is the largest): 0.5 ms against 1.2 ms on a python-docs page
+_BREAK_TAGS = frozenset((*BLOCK_TAGS, "br"))
 _ANY_MAIN = ", ".join(MAIN_SELECTORS)
 _BOILERPLATE_TAGS = ", ".join(BOILERPLATE_TAGS)
 
@@ -134,7 +136,7 @@ def _mark(root: LexborNode, pres: list[str], links: bool) -> None:
     for pre in _outermost(root.css(_PRE)):
         pres.append(pre.text())
         pre.replace_with(pre_placeholder(len(pres) - 1))
-    for node in root.css(_BREAKS):
+    for node in [n for n in root.traverse() if n.tag in _BREAK_TAGS]:
         if node.tag == "br":
             node.replace_with(BLOCK)
         else:

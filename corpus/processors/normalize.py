@@ -23,6 +23,9 @@ _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|[\u0080-\u009f]"
 )
+# the characters a hint starts with, as one class: a scan for it runs ~3x faster than the hint pattern itself,
+# and most non-ASCII text has none of them
+_MOJIBAKE_START = re.compile("[\u0080-\u009f\u00c2-\u00f4]")
 # C0 controls except tab and newline, DEL, and the C1 range; lone surrogates; BOM and other invisible
 # format characters that only ever arrive as damage (zero-width joiners stay: emoji and Indic scripts use them)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff\u200b\u2060]")
@@ -104,7 +107,11 @@ class Normalize(DocumentStep):
             else bool(
                 _ENTITY.search(text)
                 or "\r" in text
-                or (_MOJIBAKE_HINT.search(text) and ftfy.badness.is_bad(text))
+                or (
+                    _MOJIBAKE_START.search(text)
+                    and _MOJIBAKE_HINT.search(text)
+                    and ftfy.badness.is_bad(text)
+                )
             )
         )
         if not needs:
