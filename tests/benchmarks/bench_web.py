@@ -393,7 +393,10 @@ def notes(rows: list[dict], report: dict) -> list[str]:
         r = by["corpus_recipe"]
         out.append(
             f"corpus_recipe ran {r['recipe']} with steps {', '.join(r['recipe_steps'])}; output is the "
-            "written Parquet dataset (the after-run quality report is not included)."
+            "written Parquet dataset (the after-run quality report is not included). Before the timed runs, one "
+            "page went through the recipe untimed, so that corpus' per-user array cache (py3langid's "
+            "decompressed model, MinHash permutations, a letter table: built once per machine, ~2 s) exists; "
+            "each timed run reads it back."
         )
     if "corpus_recipe" in by:
         r = by["corpus_recipe"]
@@ -444,6 +447,24 @@ def notes(rows: list[dict], report: dict) -> list[str]:
     return out
 
 
+def warm_corpus_cache(root: Path, files: list[str], work: Path) -> None:
+    """corpus keeps a per-user cache of arrays it builds once per machine (corpus/cache.py: py3langid's
+    decompressed model, MinHash permutations, a letter table). A first run on a machine builds them (about
+    2 s); every later run reads them back, and that reading stays inside the timed runs. One page through the
+    recipe, untimed, so that a first benchmark on a fresh machine measures the steady state."""
+    one = work / "warm-input"
+    one.mkdir()
+    os.symlink(root / files[0], one / "page.html")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from corpus.pipeline import run_recipe; "
+        "run_recipe(sys.argv[2], sys.argv[3], sys.argv[4], report=False)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(REPO), str(WEB_RECIPE), str(one), str(work / "warm-output")],
+        check=True,
+    )
+
+
 def parent_main(args: argparse.Namespace) -> None:
     if not DOCS.is_dir():
         sys.exit(f"bench_web: {DOCS} not found")
@@ -460,6 +481,8 @@ def parent_main(args: argparse.Namespace) -> None:
         files_json.write_text(json.dumps(files))
         print(f"{len(files)} pages, {n_bytes / 1e6:.1f} MB, workers={args.workers}", flush=True)
         refs = references(files)
+        if "corpus_recipe" in names:
+            warm_corpus_cache(root, files, work)
         # round-robin over repeats, so that each contender sees the same share of a shared machine's load
         runs: dict[str, list[dict]] = {name: [] for name in names}
         for repeat in range(args.repeats):
