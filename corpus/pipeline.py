@@ -95,7 +95,9 @@ def plan_stages(recipe: Recipe) -> list[Stage]:
                 pending.append((name, opts))  # straight after another global step: same boundary
                 continue
             pending = [(name, opts)]
-            stages.append(Stage(len(stages), stages[-1].ends_with_globals if stages else [], current, pending))
+            stages.append(
+                Stage(len(stages), stages[-1].ends_with_globals if stages else [], current, pending)
+            )
             current = []
         else:
             current.append((name, opts))

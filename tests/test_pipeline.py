@@ -211,3 +211,55 @@ def test_ray_round_trip_matches_local(corpus_dir, tmp_path, sample):
     web = _all_shards(tmp_path / "web-ray")
     assert web == _all_shards(tmp_path / "web-local") and any(k.startswith("duplicates/") for k in web)
     assert json.loads((tmp_path / "ray" / "stats.json").read_text())["executor"] == "ray"
+
+
+def test_consecutive_global_steps_share_a_stage_and_agree_with_separate_stages(tmp_path):
+    """exact_dedup then dedup resolve over one stage dataset (dedup skipping what exact_dedup drops); with a
+    step between them they get a stage each. Both give the same kept documents and the same drops."""
+    import random
+
+    from corpus.pipeline import plan_stages
+
+    rng = random.Random(5)
+    words = "refund order parcel invoice account password login delivery courier warranty".split()
+    words += "screen battery charger cable router printer laptop phone tablet camera".split()
+    texts = [" ".join(rng.choice(words) for _ in range(40)) for _ in range(12)]
+    texts += [
+        texts[0],
+        texts[0].upper(),
+        texts[3] + " thanks",
+    ]  # two exact (normalized) copies, one near copy
+    texts += [" ".join(rng.choice(words) for _ in range(30)) for _ in range(6)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": f"d{i:02d}", "text": t}) + "\n" for i, t in enumerate(texts)))
+
+    def run(steps: list, name: str) -> tuple[dict, dict, dict]:
+        recipe = load_recipe({"name": name, "steps": steps})
+        out = tmp_path / name
+        stats = run_recipe(recipe, str(source), str(out), report=False)
+        kept = {r["id"]: r["text"] for r in pq.read_table(out / "data").to_pylist()}
+        dropped = {}
+        for reason in os.listdir(out / "rejected"):
+            for row in pq.read_table(out / "rejected" / reason).to_pylist():
+                dropped[row["id"]] = reason
+        return kept, dropped, stats
+
+    shared_steps = [{"exact_dedup": {}}, {"dedup": {"threshold": 0.7}}]
+    apart_steps = [{"exact_dedup": {}}, {"length_filter": {}}, {"dedup": {"threshold": 0.7}}]
+    stages = plan_stages(load_recipe({"steps": shared_steps}))
+    assert [len(s.ends_with_globals) for s in stages] == [2, 0]
+    assert [name for name, _ in stages[1].apply_globals] == ["exact_dedup", "dedup"]
+    assert len(plan_stages(load_recipe({"steps": apart_steps}))) == 3
+
+    kept, dropped, stats = run(shared_steps, "shared")
+    kept_apart, dropped_apart, _ = run(apart_steps, "apart")
+    assert kept == kept_apart and dropped == dropped_apart
+    assert dropped["d12"] == dropped["d13"] == "exact_duplicate"
+    assert dropped["d14"] == "near_duplicate"
+    dedup = next(s for s in stats["steps"] if s["name"] == "dedup")
+    assert dedup["seen"] == len(texts) - 2 and dedup["counters"]["documents"] == len(texts) - 2
+
+    # the other order: dedup first, then exact_dedup skips what dedup dropped
+    kept_rev, dropped_rev, _ = run(list(reversed(shared_steps)), "reversed")
+    assert set(kept_rev) == set(kept)
+    assert "d14" in dropped_rev and {"d12", "d13"} <= set(dropped_rev)

@@ -108,9 +108,7 @@ class Normalize(DocumentStep):
                 _ENTITY.search(text)
                 or "\r" in text
                 or (
-                    _MOJIBAKE_START.search(text)
-                    and _MOJIBAKE_HINT.search(text)
-                    and ftfy.badness.is_bad(text)
+                    _MOJIBAKE_START.search(text) and _MOJIBAKE_HINT.search(text) and ftfy.badness.is_bad(text)
                 )
             )
         )
