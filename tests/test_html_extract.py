@@ -408,3 +408,24 @@ def test_sample_site_pages_lose_their_furniture():
         text = extract_html(decode_text(raw, None, sniff_html=True)[0]).text
         assert text, page
         assert not [f for f in furniture if f in text], page
+
+
+def test_an_element_matched_by_several_boilerplate_selectors_is_deleted_once():
+    from selectolax.lexbor import LexborHTMLParser
+
+    from corpus.html.rules import CANDIDATE_SELECTOR
+
+    page = (
+        "<html><body><main><p>Refunds are paid within five working days of the return.</p>"
+        '<div class="sidebar" id="nav-menu" role="navigation">Home Orders Account</div>'
+        "<p>Contact the support team for anything else.</p></main></body></html>"
+    )
+    tree = LexborHTMLParser(page)
+    hits = tree.body.css(CANDIDATE_SELECTOR)
+    assert len(hits) > len({n.mem_id for n in hits})  # the group gives the div more than once
+    for _ in range(50):  # a double free would corrupt the heap and, sooner or later, crash the process
+        result = extract_html(page)
+        assert result.text.splitlines() == [
+            "Refunds are paid within five working days of the return.",
+            "Contact the support team for anything else.",
+        ]

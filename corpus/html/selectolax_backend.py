@@ -83,8 +83,12 @@ def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
 
 def _decompose(nodes: Iterable[LexborNode]) -> None:
     """Delete nodes given in document order. Last first: a descendant comes after its ancestor in document
-    order, so it is gone before its ancestor is, and no node object ever points into a freed subtree."""
-    for node in reversed(list(nodes)):
+    order, so it is gone before its ancestor is, and no node object ever points into a freed subtree. A
+    selector group returns an element once per selector it matches (a div with a class, an id and a role comes
+    back three times, as three node objects): each element is deleted once, or lexbor would free it again."""
+    seen: set[int] = set()
+    unique = [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
+    for node in reversed(unique):
         node.decompose()
 
 
