@@ -68,20 +68,15 @@ def test_cached_language_model_classifies_like_py3langid(cache_dir, shared):
         "Der Kunde möchte sein Passwort zurücksetzen, aber die E-Mail kommt nicht an.",
         "El pedido llegó dañado y el cliente quiere un reembolso.",
     ]
-    for _ in range(2):  # built, then read back from the cache
-        arrays = language_id._model_arrays()
-        assert any(p.name.startswith("py3langid-model-") for p in cache_dir.iterdir())
-        model = LanguageIdentifier(
-            np.asarray(arrays["ptc"]),
-            np.asarray(arrays["pc"]),
-            arrays["classes"].tolist(),
-            language_id._stdlib_array(arrays["nextmove"]),
-            arrays["out_feat"].tolist(),
-            norm_probs=True,
-            tk_row=language_id._stdlib_array(arrays["nextmove_row"]),
-        )
-        for text in texts:
-            assert model.classify(text) == reference.classify(text)
+    try:
+        for _ in range(2):  # built, then read back from the cache
+            language_id.identifier.cache_clear()
+            model = language_id.identifier()
+            assert any(p.name.startswith("py3langid-model-") for p in cache_dir.iterdir())
+            for text in texts:
+                assert model.classify(text) == reference.classify(text)
+    finally:
+        language_id.identifier.cache_clear()  # later tests load it from their own cache again
 
 
 def test_cached_permutations_equal_datasketch(cache_dir):

@@ -107,7 +107,7 @@ class Corpus:
 
 def compute_signatures(config: DedupConfig, shards: list[str], folder: str, workers: int) -> dict:
     os.makedirs(folder, exist_ok=True)
-    _ = config.params.permutations  # drawn here, once (datasketch is imported): forked workers inherit them
+    _ = config.params.permutations  # read (or drawn) here, once: forked workers inherit them
     jobs = [
         SignJob(
             i,

@@ -139,7 +139,7 @@ class Dedup(GlobalStep):
     ) -> dict:
         from corpus.dedup.resolve import resolve
 
-        return resolve(self.config, shards, work_dir, workers, output_dir, skip or {})
+        return resolve(self.config, shards, work_dir, workers, output_dir, skip)
 
     def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
         from corpus.dedup.resolve import Decisions
