@@ -335,6 +335,37 @@ def test_language_id_filters_and_refuses_unknown_codes(sample):
         load_recipe({"steps": [{"language_id": {"languages": ["english"]}}]})
 
 
+def test_language_id_walk_counts_what_py3langid_counts(sample, shared):
+    """The numpy walk of py3langid's automaton gives its own visit_counts: the same features, counts and
+    order (so the same scores), on web pages, the KJV, the chats in three languages, other scripts, random
+    code points (invalid and 4-byte UTF-8 included) and texts shorter than the automaton's depth."""
+    from py3langid.langid import visit_counts
+
+    from corpus.processors.language_id import _visits, identifier
+
+    model = identifier()
+    rng = random.Random(7)
+    texts = [page_text(p)[:1000] for p in sorted((sample / "web").rglob("*.html"))]
+    texts += [d.text[:1000] for d in chat_docs(sample)]
+    kjv = (shared / "kjv.txt").read_text()
+    texts += [kjv[i : i + 1000] for i in range(0, 200_000, 5_000)]
+    texts += ["Привет, как дела?", "你好，世界", "مرحبا بالعالم", "こんにちは", "", "a", "ab", "abc", "ABCDE"]
+    texts += [
+        "".join(chr(rng.randrange(1, 0x11000)) for _ in range(rng.randrange(1, 80))) for _ in range(200)
+    ]
+    nextmove, rowbase, output = (
+        model.tk_nextmove.tolist(),
+        [r << 8 for r in model.tk_row],
+        model.tk_output.tolist(),
+    )
+    for text in texts:
+        data = model._encode(text)
+        expected = visit_counts(nextmove, rowbase, output, data)
+        got = _visits(model._walk, model.tk_output, data)
+        assert got == (dict(expected) if expected else None)
+        assert list(got or ()) == list(expected or ())  # first-occurrence order: the scores' summation order
+
+
 # --- pii ----------------------------------------------------------------------------------------------------
 
 
