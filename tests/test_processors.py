@@ -338,7 +338,7 @@ def test_language_id_filters_and_refuses_unknown_codes(sample):
 def test_language_id_walk_counts_what_py3langid_counts(sample, shared):
     """The numpy walk of py3langid's automaton gives its own visit_counts: the same features, counts and
     order (so the same scores), on web pages, the KJV, the chats in three languages, other scripts, random
-    code points (invalid and 4-byte UTF-8 included) and texts shorter than the automaton's depth."""
+    code points and texts shorter than the automaton's depth."""
     from py3langid.langid import visit_counts
 
     from corpus.processors.language_id import _visits, identifier
@@ -349,7 +349,9 @@ def test_language_id_walk_counts_what_py3langid_counts(sample, shared):
     texts += [d.text[:1000] for d in chat_docs(sample)]
     kjv = (shared / "kjv.txt").read_text()
     texts += [kjv[i : i + 1000] for i in range(0, 200_000, 5_000)]
-    texts += ["Привет, как дела?", "你好，世界", "مرحبا بالعالم", "こんにちは", "", "a", "ab", "abc", "ABCDE"]
+    # two kana are the automaton's longest n-grams (6 bytes): a walk one byte short miscounts them
+    texts += ["これはテストです。日本語の文章である。", "Привет, как дела?", "你好，世界", "مرحبا بالعالم"]
+    texts += ["", "a", "ab", "abc", "ABCDE"]
     texts += [
         "".join(chr(rng.randrange(1, 0x11000)) for _ in range(rng.randrange(1, 80))) for _ in range(200)
     ]
