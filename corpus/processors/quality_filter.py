@@ -116,8 +116,8 @@ class QualityFilter(DocumentStep):
         if not doc.text.strip():
             return "empty"
         if self.gopher is not None or self.gopher_repetition is not None:
-            words = heuristics.words(doc.text)
-            if not words:
+            words = heuristics.word_ids(doc.text)
+            if not len(words):
                 return "no_words"
             if self.gopher is not None and (
                 reason := heuristics.gopher_quality(doc.text, words, **self.gopher)
