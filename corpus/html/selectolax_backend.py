@@ -92,21 +92,30 @@ def _decompose(nodes: Iterable[LexborNode]) -> None:
         node.decompose()
 
 
-def _find_main(body: LexborNode) -> list[LexborNode] | None:
-    body_len = _text_len(body)
-    if not body_len:
-        return None
+def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
     found = body.css(_ANY_MAIN)  # one tree walk for all of them; then rank the few hits
+    if not found:
+        return None
     ranks = [main_rank(n.tag, n.attributes) for n in found]
+    body_len = None
     for rank, (tag, _, _) in enumerate(MAIN_CONTAINERS):
         nodes = [n for n, r in zip(found, ranks) if r == rank]
         if not nodes:
             continue
         if tag == "article":  # a listing page has several: keep every outermost one, in order
             nodes = _outermost(nodes)
+            share = sum(_text_len(n) for n in nodes)
         else:
-            nodes = [max(nodes, key=_text_len)]
-        if sum(_text_len(n) for n in nodes) >= MIN_MAIN_SHARE * body_len:
+            share, node = max(((_text_len(n), -i), n) for i, n in enumerate(nodes))  # the first longest
+            share, nodes = share[0], [node]
+        if not share:
+            continue
+        # the body's text is never longer than the page's source, so a main container holding a fair share
+        # of the source needs no text() of the whole body
+        if share >= MIN_MAIN_SHARE * html_len:
+            return nodes
+        body_len = _text_len(body) if body_len is None else body_len
+        if body_len and share >= MIN_MAIN_SHARE * body_len:
             return nodes
     return None
 
@@ -166,13 +175,14 @@ def _canonical(tree: LexborHTMLParser) -> str:
 
 
 def extract(html: str, opts: Options) -> Extracted:
-    tree = _parse(clean_input(html))
+    html = clean_input(html)
+    tree = _parse(html)
     body = tree.body
     if body is None:
         return Extracted("")
     _decompose(body.css(_INVISIBLE))
     title, canonical = _title(tree), _canonical(tree)
-    main = _find_main(body) if opts.main_content else None
+    main = _find_main(body, len(html)) if opts.main_content else None
     roots = main or [body]
     if opts.main_content:
         for root in roots:
