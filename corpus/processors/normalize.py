@@ -34,6 +34,12 @@ _SPACE_RUN = re.compile(r"[ \t]{2,}")
 _TRAILING_SPACES = re.compile(r"[ \t]+$", re.M)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _CATEGORY = re.compile(r"^[A-Z][a-z]?$")
+# every character that one of the checks above looks for (ftfy's hints, controls, exotic spaces): one scan
+# for it clears most documents, where three scans would each read the whole text
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00a0\u00c2-\u00f4\u1680\u2000-\u200b\u202f\u205f\u2060\u3000"
+    "\ud800-\udfff\ufeff\ufffe\uffff]"
+)
 
 
 def _collapse_inner_spaces(text: str) -> str:
@@ -96,19 +102,26 @@ class Normalize(DocumentStep):
                     "such as So, Sk, Co, Cf, or one letter (S, P) for a whole class"
                 )
 
-    def _fix(self, text: str) -> str:
+    def _fix(self, text: str, suspect: bool) -> str:
         import ftfy
 
         if self._ftfy_config is None:
             self._ftfy_config = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
         needs = (
-            bool(_ASCII_NEEDS_FTFY.search(text) or _ENTITY.search(text))
+            bool((suspect and _ASCII_NEEDS_FTFY.search(text)) or _ENTITY.search(text))
             if text.isascii()
             else bool(
                 _ENTITY.search(text)
-                or "\r" in text
                 or (
-                    _MOJIBAKE_START.search(text) and _MOJIBAKE_HINT.search(text) and ftfy.badness.is_bad(text)
+                    suspect
+                    and (
+                        "\r" in text
+                        or (
+                            _MOJIBAKE_START.search(text)
+                            and _MOJIBAKE_HINT.search(text)
+                            and ftfy.badness.is_bad(text)
+                        )
+                    )
                 )
             )
         )
@@ -121,15 +134,19 @@ class Normalize(DocumentStep):
         return fixed
 
     def normalize_text(self, text: str) -> str:
+        suspect = bool(_SUSPECT.search(text))
         if self.use_ftfy:
-            text = self._fix(text)
-        if self.control_chars and _CONTROL.search(text):
+            fixed = self._fix(text, suspect)
+            if fixed is not text:
+                text, suspect = fixed, bool(_SUSPECT.search(fixed))
+        if self.control_chars and suspect and _CONTROL.search(text):  # deleting makes no new suspect
             cleaned = _CONTROL.sub("", text)
             if len(cleaned) != len(text):
                 self.stat_update("control_chars_removed", value=len(text) - len(cleaned))
                 text = cleaned
         if self.form != "none" and not text.isascii() and not unicodedata.is_normalized(self.form, text):
-            text = unicodedata.normalize(self.form, text)
+            text = unicodedata.normalize(self.form, text)  # a normalization form can make any character
+            suspect = bool(_SUSPECT.search(text))
             self.stat_update("unicode_normalized")
         if self._removal is not None:
             cleaned = self._removal.sub("", text)
@@ -137,7 +154,7 @@ class Normalize(DocumentStep):
                 self.stat_update("chars_removed", value=len(text) - len(cleaned))
                 text = cleaned
         if self.whitespace:
-            if not text.isascii():
+            if suspect and not text.isascii():
                 text = _EXOTIC_SPACE.sub(" ", text)
             # each regex only where a cheap substring test says it has work to do
             if "  " in text or "\t" in text:
