@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from corpus.html.rules import Extracted, Options, guard
+from corpus.html.rules import Extracted, Options, guard, guard_utf8
 
 BACKENDS = ("selectolax", "bs4")
 # Largest page parsed whole, per backend, so that one page stays under ~0.5 GB: lexbor needs ~300 bytes a
@@ -28,7 +28,8 @@ def extract_html(
         from corpus.html.bs4_backend import extract
     else:
         raise ValueError(f"unknown HTML backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-    html, flags = guard(html, max_chars or MAX_HTML_CHARS[backend], MAX_HTML_TAGS[backend])
-    result = extract(html, options or Options())
+    limits = max_chars or MAX_HTML_CHARS[backend], MAX_HTML_TAGS[backend]
+    page, flags = guard_utf8(html, *limits) if backend == "selectolax" else guard(html, *limits)
+    result = extract(page, options or Options())
     result.flags = flags
     return result

@@ -192,15 +192,12 @@ def guard(html: str, max_chars: int, max_tags: int) -> tuple[str, list[str]]:
     Returns the page and what was done to it."""
     flags = []
     cut = min(len(html), max_chars)
-    tags = html.count("<", 0, cut)
+    tags = html.count("<", 0, cut) if cut > max_tags else cut  # fewer characters than max_tags: no count
     if tags > max_tags:  # tags are spread evenly enough for a proportional cut to land near the limit
         cut = int(cut * max_tags / tags)
     if cut < len(html):
         html, flags = html[:cut], ["html_truncated"]
-    # two C-speed counts clear almost every page: with at most MAX_UNCLOSED_BLOCKS more start tags than
-    # end tags overall, no tag can be that far out of balance (unless stray end tags make up for it)
-    closes = html.count("</")
-    if html.count("<") - 2 * closes <= MAX_UNCLOSED_BLOCKS:
+    if not _may_nest_deeply(html):
         return html, flags
     opens = len(_NESTING_OPEN.findall(html))
     if opens > MAX_UNCLOSED_BLOCKS and opens - len(_NESTING_CLOSE.findall(html)) > MAX_UNCLOSED_BLOCKS:
@@ -209,8 +206,39 @@ def guard(html: str, max_chars: int, max_tags: int) -> tuple[str, list[str]]:
     return html, flags
 
 
-def clean_input(html: str) -> str:
+def _may_nest_deeply(html: str | bytes) -> bool:
+    """Two C-speed counts clear almost every page: with at most MAX_UNCLOSED_BLOCKS more start tags than end
+    tags overall, no tag can be that far out of balance (unless stray end tags make up for it)."""
+    lt, close = ("<", "</") if isinstance(html, str) else (b"<", b"</")
+    return html.count(lt) - 2 * html.count(close) > MAX_UNCLOSED_BLOCKS
+
+
+def guard_utf8(html: str, max_chars: int, max_tags: int) -> tuple[bytes, list[str]]:
+    """`guard` for a parser that takes UTF-8: the page encoded once, and the common case (no cut, no runaway
+    nesting) decided by counting bytes, several times faster than counting a str's characters ("<" is one
+    byte in UTF-8 and never part of a longer character). Lone surrogates become "?"."""
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:
+        data = html.encode("utf-8", "replace")
+    # a page of at most max_chars bytes has at most that many characters
+    fits = len(data) <= max_chars and (len(data) <= max_tags or data.count(b"<") <= max_tags)
+    if fits and not _may_nest_deeply(data):
+        return data, []
+    html, flags = guard(data.decode("utf-8"), max_chars, max_tags)
+    return html.encode("utf-8"), flags
+
+
+_MARKERS_UTF8 = tuple(m.encode() for m in MARKERS)
+
+
+def clean_input(html: str | bytes) -> str | bytes:
     """Remove marker characters the page itself may contain (private-use code points, so almost never)."""
+    if isinstance(html, bytes):
+        # b"\xee" leads every marker's UTF-8 and a one-byte search is a memchr: 5x faster than a 3-byte one
+        if b"\xee" in html and any(m in html for m in _MARKERS_UTF8):
+            html = html.decode("utf-8").translate(_STRIP_MARKERS).encode("utf-8")
+        return html
     if any(m in html for m in MARKERS):
         html = html.translate(_STRIP_MARKERS)
     return html

@@ -43,13 +43,6 @@ _ANY_MAIN = ", ".join(MAIN_SELECTORS)
 _BOILERPLATE_TAGS = ", ".join(BOILERPLATE_TAGS)
 
 
-def _parse(html: str) -> LexborHTMLParser:
-    try:
-        return LexborHTMLParser(html)
-    except UnicodeEncodeError:  # lone surrogates left by a lenient decode: lexbor wants valid UTF-8
-        return LexborHTMLParser(html.encode("utf-8", "replace"))
-
-
 def _text_len(node: LexborNode) -> int:
     """Length of the text, source indentation included: only ever compared as a share of another."""
     return len(node.text())
@@ -174,9 +167,10 @@ def _canonical(tree: LexborHTMLParser) -> str:
     return (node.attributes.get("href") or "").strip() if node is not None else ""
 
 
-def extract(html: str, opts: Options) -> Extracted:
+def extract(html: bytes, opts: Options) -> Extracted:
+    """Extract from a page in UTF-8 (rules.guard_utf8 gives it)."""
     html = clean_input(html)
-    tree = _parse(html)
+    tree = LexborHTMLParser(html)
     body = tree.body
     if body is None:
         return Extracted("")
