@@ -162,6 +162,24 @@ def test_pre_keeps_line_breaks_and_indentation(backend):
     assert extract_html(html, backend).text == "Example:\ndef f(x):\n\n    return x\nAfter"
 
 
+def test_nested_pre_blocks_inside_pre_and_a_pre_at_the_end(backend):
+    """The outermost <pre> keeps everything inside it verbatim (block elements and a nested <pre> included),
+    text after it and comments beside it are still found, and a <pre> can close the main container."""
+    html = (
+        "<main><p>Intro text here</p><pre>x = 1\n<div>inside</div>\n<pre>nested</pre></pre><!--c-->"
+        "<p>After <b>bold</b></p><div><pre>  last\n    block</pre></div></main>"
+    )
+    assert extract_html(html, backend).lines == [
+        "Intro text here",
+        "x = 1",
+        "inside",
+        "nested",
+        "After bold",
+        "  last",
+        "    block",
+    ]
+
+
 def test_block_elements_and_br_are_separate_lines(backend):
     html = "<h1>Title</h1><div>one<br>two</div><ul><li>a</li><li>b <em>c</em></li></ul><table><tr><td>x</td><td>y</td></tr></table>"
     assert extract_html(html, backend).lines == ["Title", "one", "two", "a", "b c", "x", "y"]
