@@ -197,6 +197,21 @@ def test_length_filter_bounds_and_reasons():
         load_recipe({"steps": [{"length_filter": {"min_words": 10, "max_words": 5}}]})
 
 
+def test_length_filter_word_bounds_on_random_texts():
+    """The word count stops at the largest bound that matters; decisions equal a full count's at and around
+    every bound, with whitespace runs at both ends."""
+    rng = random.Random(2)
+    for low, high in ((0, None), (5, None), (5, 5), (3, 9), (0, 4)):
+        step = LengthFilter(min_words=low, max_words=high)
+        for _ in range(400):
+            text = "".join(rng.choice(["w", "ß", " ", "\n", "\t ", "  "]) for _ in range(rng.randint(1, 40)))
+            n = len(text.split())
+            expected = (
+                "too_few_words" if n < low else "too_many_words" if high is not None and n > high else None
+            )
+            assert step.apply(doc(text)) == expected, (low, high, repr(text))
+
+
 # --- quality_filter -----------------------------------------------------------------------------------------
 
 

@@ -49,7 +49,10 @@ class LengthFilter(DocumentStep):
         if self.max_chars is not None and n_chars > self.max_chars:
             return "too_long"
         if self.min_words or self.max_words is not None:
-            n_words = len(text.split())
+            # counted only up to the largest bound that matters: a 50,000-word page is not split whole
+            # to learn it has at least 20 (split(None, k) gives min(words, k + 1) parts)
+            cap = self.max_words + 1 if self.max_words is not None else self.min_words
+            n_words = len(text.split(None, cap))
             if n_words < self.min_words:
                 return "too_few_words"
             if self.max_words is not None and n_words > self.max_words:
