@@ -208,6 +208,14 @@ def test_the_most_specific_main_container_wins(backend):
     assert not extract_html(tiny_main, backend).main_found  # a decorative <main> does not hide the page
 
 
+def test_a_main_container_matched_by_two_rules_is_extracted_once(backend):
+    """An <article class="main-content"> matches two main-container rules; its text comes out once."""
+    page = "<body><nav>menu</nav><article class='main-content'><p>Hello world text</p></article><footer>f</footer>"
+    assert extract_html(page, backend).lines == ["Hello world text"]
+    listing = "<body><article id='content'><p>First post</p></article><article><p>Second post</p></article>"
+    assert extract_html(listing, backend).lines == ["First post", "Second post"]
+
+
 def test_heading_slug_ids_are_not_mistaken_for_boilerplate(backend):
     html = '<main><section id="cookie-objects"><h2>Cookie Objects</h2><p>Morsel.</p></section><p>x</p></main>'
     assert extract_html(html, backend).lines == ["Cookie Objects", "Morsel.", "x"]

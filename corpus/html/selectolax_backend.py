@@ -74,19 +74,23 @@ def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
     return [n for n in nodes if not _has_ancestor(n, ids)]
 
 
-def _decompose(nodes: Iterable[LexborNode]) -> None:
-    """Delete nodes given in document order. Last first: a descendant comes after its ancestor in document
-    order, so it is gone before its ancestor is, and no node object ever points into a freed subtree. A
-    selector group returns an element once per selector it matches (a div with a class, an id and a role comes
-    back three times, as three node objects): each element is deleted once, or lexbor would free it again."""
+def _unique(nodes: Iterable[LexborNode]) -> list[LexborNode]:
+    """A selector group returns an element once per selector it matches (a div with a class, an id and a role
+    comes back three times, as three node objects): each element once, in document order."""
     seen: set[int] = set()
-    unique = [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
-    for node in reversed(unique):
+    return [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
+
+
+def _decompose(nodes: Iterable[LexborNode]) -> None:
+    """Delete nodes given in document order, each once (lexbor would free an element twice). Last first: a
+    descendant comes after its ancestor in document order, so it is gone before its ancestor is, and no node
+    object ever points into a freed subtree."""
+    for node in reversed(_unique(nodes)):
         node.decompose()
 
 
 def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
-    found = body.css(_ANY_MAIN)  # one tree walk for all of them; then rank the few hits
+    found = _unique(body.css(_ANY_MAIN))  # one tree walk for all of them; then rank the few hits
     if not found:
         return None
     ranks = [main_rank(n.tag, n.attributes) for n in found]
