@@ -125,7 +125,7 @@ def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
         _decompose(n for n in nodes if n.mem_id not in keep_ids)
     scope_len = None
     victims = []
-    for node in root.css(CANDIDATE_SELECTOR):
+    for node in _unique(root.css(CANDIDATE_SELECTOR)):  # each element judged once
         tag = node.tag
         if tag in PROTECTED_TAGS:
             continue
