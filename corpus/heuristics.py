@@ -67,7 +67,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class Words:
     """A document's words (those of `words`) as numbers: each word's index into the distinct words, in order
     of first appearance. Splitting, trimming and numbering run in pyarrow kernels, so no Python string is
-    made per word: three times faster than the regex on documentation pages."""
+    made per word: 2-3x faster than the regex on python-docs pages."""
 
     ids: np.ndarray  # int64, one per word
     vocabulary: pa.Array  # the distinct words
@@ -169,9 +169,12 @@ def gopher_quality(
         with_letter = int(np.count_nonzero(has_letter))
         if with_letter / n_words < max_non_alpha_words_ratio:
             return "gopher_below_alpha_threshold"
-    stop = pa.array(sorted(set(GOPHER_STOP_WORDS if stop_words is None else stop_words)), pa.large_string())
-    if min_stop_words and pc.sum(pc.is_in(words.vocabulary, value_set=stop)).as_py() < min_stop_words:
-        return "gopher_enough_stop_words"  # each distinct word appears once in the vocabulary
+    if min_stop_words:
+        stop = pa.array(
+            sorted(set(GOPHER_STOP_WORDS if stop_words is None else stop_words)), pa.large_string()
+        )
+        if pc.sum(pc.is_in(words.vocabulary, value_set=stop)).as_py() < min_stop_words:
+            return "gopher_enough_stop_words"  # each distinct word appears once in the vocabulary
     return None
 
 
@@ -311,7 +314,7 @@ def gopher_repetition(
         return "gopher_dup_line_frac"
     if dup_line_char_frac and chars / len(text) > dup_line_char_frac:
         return "gopher_dup_line_char_frac"
-    if not len(words):
+    if not words:
         return None
     ids = words.ids.astype(np.uint64) + np.uint64(1)
     prefix = np.concatenate(([0], np.cumsum(words.lengths)))

@@ -103,8 +103,9 @@ def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
             nodes = _outermost(nodes)
             share = sum(_text_len(n) for n in nodes)
         else:
-            share, node = max(((_text_len(n), -i), n) for i, n in enumerate(nodes))  # the first longest
-            share, nodes = share[0], [node]
+            lengths = [_text_len(n) for n in nodes]
+            share = max(lengths)
+            nodes = [nodes[lengths.index(share)]]  # the first longest
         if not share:
             continue
         # the body's text is never longer than the page's source, so a main container holding a fair share

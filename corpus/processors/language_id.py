@@ -25,7 +25,8 @@ def identifier(languages: tuple[str, ...] = ()):
 
     class VectorIdentifier(LanguageIdentifier):
         """py3langid's model and scoring, with its automaton walk done by numpy (`_visits`): the same
-        feature counts in the same order, so the same language and score, five times faster."""
+        feature counts in the same order, so the same language and score; classify 1.8x faster on
+        python-docs pages."""
 
         __slots__ = ("_walk",)
 
@@ -82,9 +83,8 @@ def _visits(
     nextmove, rowbase, depth = walk
     data = np.frombuffer(text, np.uint8)
     state = np.zeros(len(data), np.int64)
-    for k in range(
-        min(depth, len(data)) - 1, -1, -1
-    ):  # the state at i: the last `depth` bytes up to i read from the root
+    # the state at i: the last `depth` bytes up to i, read from the root, one byte position per round
+    for k in range(min(depth, len(data)) - 1, -1, -1):
         state[k:] = nextmove[rowbase[state[k:]] + data[: len(data) - k]]
     features = output[state]
     features = features[features >= 0]
@@ -107,15 +107,15 @@ def _model_arrays() -> dict[str, np.ndarray]:
         ptc, pc, classes, nextmove, row, out_feat = load_model(path)  # py3langid's own loader and checks
         nextmove = np.frombuffer(nextmove, dtype=f"u{nextmove.itemsize}")
         row = np.frombuffer(row, dtype=f"u{row.itemsize}")
-        arrays = {
+        return {
             "ptc": ptc,
             "pc": pc,
             "classes": np.array(classes),
             "nextmove": nextmove,
             "nextmove_row": row,
+            "out_feat": np.asarray(out_feat, dtype=np.int64),
+            "trie_depth": np.array([_trie_depth(nextmove, row)]),
         }
-        arrays["out_feat"] = np.asarray(out_feat, dtype=np.int64)
-        return arrays | {"trie_depth": np.array([_trie_depth(nextmove, row)])}
 
     return cached_arrays(f"py3langid-model-v3-{file_digest(path, algorithm='xxh3_128')}", build)
 

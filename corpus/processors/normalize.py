@@ -107,25 +107,17 @@ class Normalize(DocumentStep):
 
         if self._ftfy_config is None:
             self._ftfy_config = ftfy.TextFixerConfig(uncurl_quotes=False, normalization=None, explain=False)
-        needs = (
-            bool((suspect and _ASCII_NEEDS_FTFY.search(text)) or _ENTITY.search(text))
-            if text.isascii()
-            else bool(
-                _ENTITY.search(text)
+        # `suspect`: the text holds a character that a hint below looks for (see _SUSPECT)
+        if text.isascii():
+            needs = suspect and _ASCII_NEEDS_FTFY.search(text)
+        else:
+            needs = suspect and (
+                "\r" in text
                 or (
-                    suspect
-                    and (
-                        "\r" in text
-                        or (
-                            _MOJIBAKE_START.search(text)
-                            and _MOJIBAKE_HINT.search(text)
-                            and ftfy.badness.is_bad(text)
-                        )
-                    )
+                    _MOJIBAKE_START.search(text) and _MOJIBAKE_HINT.search(text) and ftfy.badness.is_bad(text)
                 )
             )
-        )
-        if not needs:
+        if not (needs or _ENTITY.search(text)):
             return text
         self.stat_update("ftfy_checked")
         fixed = ftfy.fix_text(text, self._ftfy_config)

@@ -117,7 +117,7 @@ class QualityFilter(DocumentStep):
             return "empty"
         if self.gopher is not None or self.gopher_repetition is not None:
             words = heuristics.word_ids(doc.text)
-            if not len(words):
+            if not words:
                 return "no_words"
             if self.gopher is not None and (
                 reason := heuristics.gopher_quality(doc.text, words, **self.gopher)
