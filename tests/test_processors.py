@@ -22,6 +22,7 @@ from corpus.errors import RecipeError
 from corpus.html import extract_html
 from corpus.html.rules import Options
 from corpus.pipeline import load_recipe
+from corpus.processors import pii as pii_module
 from corpus.processors.language_id import LanguageId
 from corpus.processors.length_filter import LengthFilter
 from corpus.processors.normalize import Normalize
@@ -480,6 +481,44 @@ def test_pii_public_only_and_chats():
     )
     Pii(email_replacement="[EMAIL]").apply(chat)
     assert chat.metadata["turns"][0]["content"] == "mail me at [EMAIL]" and "[EMAIL]" in chat.text
+
+
+def test_pii_prefilter_never_hides_a_match(sample, shared):
+    """Long texts go through an RE2 pre-check before the IPv4 and phone scans; it must say yes wherever one
+    of those patterns matches (non-ASCII digits, which re's \\d takes, included)."""
+    rng = random.Random(3)
+    pieces = [
+        "+1 (555) 010-4477",
+        "+44 20 7946 0321",
+        "555-0143",
+        "(555) 010 4477",
+        "555.010.4477",
+        "203.0.113.17",
+        "10.0.0.1",
+        "1.2.3.4.5",
+        "v3.12.1",
+        "+٤٤ ٢٠ ٧٩٤٦ ٠٣٢١",
+        "٥٥٥-٠١٤٣",
+        "१९२.१६८.१.५०",
+        "+1",
+        "(555)",
+        "2024-03-15",
+        "port 8080",
+        "x",
+        "\n",
+        " ",
+        "é",
+        "文",
+    ]
+    pages = sorted((shared / "python-docs" / "html" / "library").glob("*.html"))[:20]
+    texts = [page_text(p) for p in pages] + [page_text(sample / "web" / "support" / "contact.html")]
+    for _ in range(300):
+        texts.append(" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) + " filler " * 600)
+    for text in texts:
+        if any(pattern.search(text) for pattern in (pii_module.IPV4, *pii_module.PHONES)):
+            assert pii_module._may_hold_digit_pii(text), text[:80]
+    redacted = sum(Pii().redact(t) != t for t in texts[21:])
+    assert redacted > 200  # the random texts do hold matches the pre-check let through
 
 
 # --- the recipes end to end ---------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from datatrove.data import Document
 
 from corpus.augment.protect import PATTERNS
@@ -16,7 +18,8 @@ _EMAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 # four dotted octets, not part of a longer dotted number (a version such as 1.2.3.4.5) or a word. The
 # patterns start with a digit, +, ( or hex digit so that re's prefix scan skips ordinary text; the
 # "not preceded by" checks run in the replacement callbacks, on matches only
-IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)")  # octets checked by ipaddress
+_IPV4_BODY, _IPV4_END = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"(?!\w|\.\d)"
+IPV4 = re.compile(_IPV4_BODY + _IPV4_END)  # octets checked by ipaddress
 # from a colon onwards (a literal re finds fast); up to 4 hex digits before it are added by hand
 _IPV6_TAIL = re.compile(r":(?:[0-9A-Fa-f]{0,4}:){1,6}[0-9A-Fa-f]{0,4}(?![\w:])")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -24,10 +27,21 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 # the short local 555-0143 form: three patterns applied in turn (each starts with a literal or a digit class
 # that re's prefix scan finds fast; one alternation of them scans 3x slower)
 _PHONE_END = r"(?![\w\-]|[.,]\d)"
-PHONES = (
-    re.compile(r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{2,4}){2,4}" + _PHONE_END),
-    re.compile(r"\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}" + _PHONE_END),
-    re.compile(r"\d\d\d(?:[.\-]\d{3}[.\-]\d{4}|-\d{4})" + _PHONE_END),
+_PHONE_BODIES = (
+    r"\+\d{1,3}(?:[ .\-]?\(\d{1,4}\))?(?:[ .\-]?\d{2,4}){2,4}",
+    r"\(\d{3}\)[ .\-]?\d{3}[ .\-]\d{4}",
+    r"\d\d\d(?:[.\-]\d{3}[.\-]\d{4}|-\d{4})",
+)
+PHONES = tuple(re.compile(body + _PHONE_END) for body in _PHONE_BODIES)
+_PREFILTER_MIN_CHARS = 4096  # below this a pyarrow call costs more than the re scans it saves
+
+
+# An RE2 pattern that matches wherever IPV4 or a PHONES pattern can: theirs without the look-aheads (which RE2
+# lacks) on ASCII digits, or else any decimal digit outside ASCII (re's \d takes those too; [^\P{Nd}0-9] is
+# RE2 for "Nd but not 0-9"). RE2 (a DFA, through pyarrow) scans it ~5x faster than re scans the four
+# patterns, and most long pages have no match, so they skip those scans.
+_DIGITS_PREFILTER = "|".join(
+    [body.replace(r"\d", "[0-9]") for body in (_IPV4_BODY, *_PHONE_BODIES)] + [r"[^\P{Nd}0-9]"]
 )
 _GLUED_BEFORE = {"ipv4": re.compile(r"[\w.]"), "ipv6": re.compile(r"[\w:]"), "phone": re.compile(r"[\w+]")}
 
@@ -60,6 +74,17 @@ def ipv6_spans(text: str) -> list[tuple[int, int]]:
         ):  # a bare "::" is Python slicing, not an address
             spans.append((start, match.end()))
     return spans
+
+
+def _may_hold_digit_pii(text: str) -> bool:
+    """False when no IPv4 address or phone number can match in the text (then IPV4 and PHONES need no scan)."""
+    if len(text) < _PREFILTER_MIN_CHARS:
+        return True
+    try:
+        array = pa.array([text], pa.large_string())
+    except UnicodeEncodeError:  # lone surrogates: let re decide
+        return True
+    return pc.match_substring_regex(array, _DIGITS_PREFILTER)[0].as_py()
 
 
 def _glued(match: re.Match[str], kind: str) -> bool:
@@ -125,13 +150,14 @@ class Pii(DocumentStep):
     def redact(self, text: str) -> str:
         if self.emails and "@" in text:
             text = self._replace(text, email_spans(text), "email")
+        digits = (self.ip_addresses or self.phone_numbers) and _may_hold_digit_pii(text)
         if self.ip_addresses:
-            if "." in text:
+            if digits and "." in text:
                 text = IPV4.sub(self._ipv4, text)
             if "::" in text or text.count(":") >= 7:
                 spans = [(a, b) for a, b in ipv6_spans(text) if self._is_ip(text[a:b])]
                 text = self._replace(text, spans, "ip")
-        if self.phone_numbers:
+        if self.phone_numbers and digits:
             for pattern in PHONES:
                 text = pattern.sub(self._phone, text)
         return text
