@@ -4,13 +4,14 @@ and quality on real pages (python-docs against their rst sources, the PostgreSQL
 from __future__ import annotations
 
 import pickle
+import random
 from pathlib import Path
 
 import pytest
 from datatrove.data import Document
 
 from corpus.errors import RecipeError
-from corpus.html import BACKENDS, Options, extract_html
+from corpus.html import BACKENDS, Options, extract_html, rules
 from corpus.html.quality import boilerplate_reference, rst_text, word_recall
 from corpus.html.rules import (
     BOILERPLATE_PARTS,
@@ -246,6 +247,20 @@ def test_runaway_nesting_is_flattened_not_quadratic(backend):
     result = extract_html("<div>" * 50_000 + "<p>deep text</p>", backend)
     assert result.flags == ["html_flattened"]
     assert result.lines == ["deep text"]
+
+
+def test_nesting_check_counts_bytes_as_text():
+    """The byte version of the nesting pre-check (numpy) decides as the str version (str.count) does."""
+    rng = random.Random(5)
+    outcomes = set()
+    for _ in range(300):
+        pieces = ["<", "</", "/", "<div>", "</div>", "é", "x", "<<<<<<<<", "//", "</</"]
+        page = "".join(rng.choice(pieces) for _ in range(rng.randint(1000, 9000)))
+        deep = rules._may_nest_deeply(page)
+        assert rules._may_nest_deeply(page.encode()) == deep
+        outcomes.add(deep)
+    assert outcomes == {True, False}
+    assert rules._may_nest_deeply(b"") is False and rules._may_nest_deeply(b"<" * 4001) is True
 
 
 def test_huge_page_is_cut_to_the_limit():

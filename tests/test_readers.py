@@ -11,10 +11,12 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from datatrove.data import Document
 
 from corpus.errors import InputError
+from corpus.processors.html_extract import HtmlExtract
 from corpus.readers import InputReader, detect_format, list_input_files
-from corpus.readers.decode import decode_text
+from corpus.readers.decode import decode_text, utf8_of
 from corpus.readers.text import strip_gutenberg
 from corpus.schema import SCHEMA
 
@@ -161,6 +163,28 @@ def test_decode_text_charset_order():
     assert "Café" in text and clean
     text, clean = decode_text("naïve".encode(), "utf-8")
     assert text == "naïve"
+
+
+def test_html_bytes_kept_only_while_they_encode_the_text(shared, tmp_path):
+    """The reader keeps a UTF-8 page's bytes for html_extract; a page in another charset keeps none, a step
+    that changes the text makes them stale, and extraction gives the same result with or without them."""
+    docs, _ = read_all(shared / "postgres-docs.warc.gz")
+    kept = [d for d in docs if utf8_of(d) is not None]
+    assert len(kept) == len(docs) - 1 and all(utf8_of(d) == d.text.encode() for d in kept)
+    latin = next(d for d in docs if utf8_of(d) is None)
+    assert latin.metadata["url"].endswith("encoding=latin-1") and not latin.text.isascii()
+    (tmp_path / "p.html").write_bytes("<main><h1>Café</h1><p>Crème brûlée</p></main>".encode("cp1252"))
+    (tmp_path / "q.html").write_bytes("<main><h1>Café</h1><p>Crème brûlée</p></main>".encode())
+    page, utf8_page = read_all(tmp_path)[0]
+    assert utf8_of(page) is None and utf8_of(utf8_page) == utf8_page.text.encode()
+    stale = kept[0]
+    stale.text = stale.text.replace("PostgreSQL", "Postgres")
+    assert utf8_of(stale) is None
+    step = HtmlExtract()
+    for doc in kept[1:40]:
+        plain = Document(text=doc.text, id=doc.id, metadata=dict(doc.metadata))
+        assert step.apply(doc) is None and step.apply(plain) is None
+        assert doc.text == plain.text and doc.metadata == plain.metadata and not doc.media
 
 
 def test_input_errors(tmp_path):

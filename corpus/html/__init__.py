@@ -19,9 +19,14 @@ __all__ = ["BACKENDS", "MAX_HTML_CHARS", "MAX_HTML_TAGS", "Extracted", "Options"
 
 
 def extract_html(
-    html: str, backend: str = "selectolax", options: Options | None = None, max_chars: int | None = None
+    html: str,
+    backend: str = "selectolax",
+    options: Options | None = None,
+    max_chars: int | None = None,
+    utf8: bytes | None = None,
 ) -> Extracted:
-    """Extract the main content of one page as lines of text, with its title and canonical URL."""
+    """Extract the main content of one page as lines of text, with its title and canonical URL. `utf8`: the
+    page's UTF-8 encoding when the caller has it (the selectolax backend then skips encoding it)."""
     if backend == "selectolax":
         from corpus.html.selectolax_backend import extract
     elif backend == "bs4":
@@ -29,7 +34,7 @@ def extract_html(
     else:
         raise ValueError(f"unknown HTML backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     limits = max_chars or MAX_HTML_CHARS[backend], MAX_HTML_TAGS[backend]
-    page, flags = guard_utf8(html, *limits) if backend == "selectolax" else guard(html, *limits)
+    page, flags = guard_utf8(html, *limits, utf8) if backend == "selectolax" else guard(html, *limits)
     result = extract(page, options or Options())
     result.flags = flags
     return result

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
+
 BLOCK = "\ue000"  # line break between block elements
 LINK_OPEN = "\ue001"
 LINK_CLOSE = "\ue002"
@@ -207,20 +209,30 @@ def guard(html: str, max_chars: int, max_tags: int) -> tuple[str, list[str]]:
 
 
 def _may_nest_deeply(html: str | bytes) -> bool:
-    """Two C-speed counts clear almost every page: with at most MAX_UNCLOSED_BLOCKS more start tags than end
-    tags overall, no tag can be that far out of balance (unless stray end tags make up for it)."""
-    lt, close = ("<", "</") if isinstance(html, str) else (b"<", b"</")
-    return html.count(lt) - 2 * html.count(close) > MAX_UNCLOSED_BLOCKS
+    """Two counts clear almost every page: with at most MAX_UNCLOSED_BLOCKS more start tags than end tags
+    overall, no tag can be that far out of balance (unless stray end tags make up for it)."""
+    if isinstance(html, str):
+        return html.count("<") - 2 * html.count("</") > MAX_UNCLOSED_BLOCKS
+    # numpy compares bytes 4x faster than bytes.count counts them
+    data = np.frombuffer(html, np.uint8)
+    lt = data == ord("<")
+    closes = np.count_nonzero(lt[:-1] & (data[1:] == ord("/")))
+    return int(np.count_nonzero(lt)) - 2 * int(closes) > MAX_UNCLOSED_BLOCKS
 
 
-def guard_utf8(html: str, max_chars: int, max_tags: int) -> tuple[bytes, list[str]]:
-    """`guard` for a parser that takes UTF-8: the page is encoded once (lexbor would encode a str itself) and
-    the common case (no cut, no runaway nesting) is decided by two counts of its bytes ("<" is one byte in
-    UTF-8 and never part of a longer character). Lone surrogates become "?"."""
-    try:
-        data = html.encode("utf-8")
-    except UnicodeEncodeError:
-        data = html.encode("utf-8", "replace")
+def guard_utf8(
+    html: str, max_chars: int, max_tags: int, utf8: bytes | None = None
+) -> tuple[bytes, list[str]]:
+    """`guard` for a parser that takes UTF-8: the page is encoded once (lexbor would encode a str itself), or
+    not at all when the caller has its `utf8` already, and the common case (no cut, no runaway nesting) is
+    decided by two counts of its bytes ("<" is one byte in UTF-8 and never part of a longer character).
+    Lone surrogates become "?"."""
+    data = utf8
+    if data is None:
+        try:
+            data = html.encode("utf-8")
+        except UnicodeEncodeError:
+            data = html.encode("utf-8", "replace")
     # a page of at most max_chars bytes has at most that many characters
     fits = len(data) <= max_chars and (len(data) <= max_tags or data.count(b"<") <= max_tags)
     if fits and not _may_nest_deeply(data):

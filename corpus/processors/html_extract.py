@@ -15,6 +15,7 @@ from datatrove.data import Document
 from corpus.errors import RecipeError
 from corpus.html import BACKENDS, extract_html
 from corpus.html.rules import Options
+from corpus.readers.decode import drop_utf8, utf8_of
 from corpus.step import DocumentStep
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,10 @@ class HtmlExtract(DocumentStep):
         meta = doc.metadata
         if meta.get("content_type") != "html":
             return None
+        utf8 = utf8_of(doc)
+        drop_utf8(doc)  # the text is about to change
         try:
-            result = extract_html(doc.text or "", self.backend, self.options, self.max_html_chars)
+            result = extract_html(doc.text or "", self.backend, self.options, self.max_html_chars, utf8)
         except Exception as err:  # a parser failure on one page is that page's problem, not the run's
             if not self._warned:
                 log.warning(

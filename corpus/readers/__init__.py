@@ -25,7 +25,13 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from corpus.errors import InputError
-from corpus.readers.decode import charset_from_content_type, decode_text, looks_binary
+from corpus.readers.decode import (
+    charset_from_content_type,
+    decode_text,
+    decode_with_codec,
+    keep_utf8,
+    looks_binary,
+)
 from corpus.readers.jsonl import read_jsonl, record_fields
 from corpus.readers.text import chunk_paragraphs, strip_gutenberg
 from corpus.readers.warc import read_warc
@@ -216,10 +222,13 @@ class InputReader(PipelineStep):
         if reason := self._check_bytes(payload):
             self.count(reason)
             return None
-        html, clean = decode_text(payload, charset, sniff_html=True)
+        html, clean, codec = decode_with_codec(payload, charset, sniff_html=True)
         if not clean:
             self.count("invalid_encoding")
-        return Document(text=html, id=doc_id, metadata={"source": rel, "content_type": "html"})
+        doc = Document(text=html, id=doc_id, metadata={"source": rel, "content_type": "html"})
+        if codec == "utf-8":
+            keep_utf8(doc, payload)
+        return doc
 
     def _read_text(self, payload: bytes, rel: str) -> Iterator[Document]:
         if reason := self._check_bytes(payload):

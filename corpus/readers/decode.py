@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from datatrove.data import Document, Media, MediaType
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-:.]+)""", re.I)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
@@ -48,9 +50,18 @@ def decode_text(raw: bytes, declared: str | None = None, sniff_html: bool = Fals
     """Decode bytes using, in order: a BOM, the declared charset (HTTP header), the HTML meta / XML
     declaration, UTF-8, then windows-1252. Returns (text, clean) where clean is False when bytes had to be
     replaced, so the caller can count the document under `invalid_encoding`."""
+    text, clean, _ = decode_with_codec(raw, declared, sniff_html)
+    return text, clean
+
+
+def decode_with_codec(
+    raw: bytes, declared: str | None = None, sniff_html: bool = False
+) -> tuple[str, bool, str]:
+    """`decode_text`, and the codec that decoded the bytes whole ("" when bytes were replaced or a BOM was
+    cut): with "utf-8" the bytes are the text's UTF-8 encoding."""
     for bom, codec in _BOMS:
         if raw.startswith(bom):
-            return raw[len(bom) :].decode(codec, errors="replace"), True
+            return raw[len(bom) :].decode(codec, errors="replace"), True, ""
     candidates: list[str] = []
     if declared:
         candidates.append(declared)
@@ -62,13 +73,34 @@ def decode_text(raw: bytes, declared: str | None = None, sniff_html: bool = Fals
     candidates += ["utf-8", "cp1252"]
     for codec in dict.fromkeys(candidates):
         try:
-            return raw.decode(codec), True
+            return raw.decode(codec), True, codec
         except UnicodeDecodeError:
             if codec == "utf-8" and (text := _mostly_utf8(raw)) is not None:
-                return text, False
+                return text, False, ""
         except LookupError:
             continue
-    return raw.decode("utf-8", errors="replace"), False
+    return raw.decode("utf-8", errors="replace"), False, ""
+
+
+def keep_utf8(doc: Document, utf8: bytes) -> None:
+    """Let later steps reuse the bytes the document's text was decoded from (html_extract hands them to
+    lexbor instead of encoding the page again). They ride in `doc.media` with the very text object they
+    encode, so a step that changes the text makes them stale, and `utf8_of` then says so."""
+    doc.media.append(
+        Media(id=doc.id, type=MediaType.DOCUMENT, url="", media_bytes=utf8, metadata={"of": doc.text})
+    )
+
+
+def utf8_of(doc: Document) -> bytes | None:
+    """The UTF-8 bytes of doc.text kept by `keep_utf8`, or None when there are none or the text changed."""
+    for media in doc.media:
+        if media.metadata.get("of") is doc.text and media.media_bytes is not None:
+            return media.media_bytes
+    return None
+
+
+def drop_utf8(doc: Document) -> None:
+    doc.media = [media for media in doc.media if "of" not in media.metadata]
 
 
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
