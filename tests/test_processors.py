@@ -91,6 +91,40 @@ def test_normalize_leaves_clean_text_alone_and_skips_ftfy_on_it(shared):
     assert "ftfy_checked" not in step.stats.stats  # neither text had anything for ftfy to fix
 
 
+def test_normalize_runs_ftfy_on_the_lines_that_need_it_with_fix_texts_result(shared):
+    """ftfy runs only on lines with a suspect character or an entity, and gives what fix_text gives on the
+    whole text: on python-docs pages that show entities, and on random mixes of mojibake, entities, "<"
+    (which turns fix_text's entity unescaping off from that line on), carriage returns and escapes."""
+    import ftfy
+
+    step = Normalize()
+    step._fix("x", False)  # builds the ftfy config
+    pages = sorted((shared / "python-docs" / "html" / "library").glob("*.html"))
+    texts = [t for t in (page_text(p) for p in pages[:150]) if "&" in t]
+    assert len(texts) >= 3
+    rng = random.Random(1)
+    lines = [
+        "plain line",
+        "Fish &amp; chips",
+        "HÃ©lÃ¨ne â€™ ok",
+        "a < b &lt; c",
+        "\r carriage",
+        "\x1b[31mred\x1b[0m",
+        "caf\u00c3\u00a9",
+        "&#x41;&#65;",
+        "",
+        "  indented",
+        "é è",
+        "C1 \x85 next",
+        "nbsp\u00a0here",
+        "x > y",
+    ]
+    for _ in range(1500):
+        texts.append("\n".join(rng.choice(lines) for _ in range(rng.randint(1, 12))) + rng.choice(["", "\n"]))
+    for text in texts:
+        assert step._fix_lines(text) == ftfy.fix_text(text, step._ftfy_config), text[:120]
+
+
 def test_normalize_entities_controls_forms_whitespace_and_categories():
     text = "Fish &amp; chips\x00\x07 for\u00a0two \ufb01ne\u200b  now   \t\n\n\n\n    def f():  \n        return 1\r\n"
     out = Normalize(form="NFKC").normalize_text(text)
