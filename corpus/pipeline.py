@@ -304,7 +304,8 @@ def _run_stage(
         tasks = recipe.tasks or max(1, min(len(shards), MAX_DEFAULT_TASKS))  # one task per stage shard
     writer = ShardWriter(
         target,
-        format=recipe.output["format"],
+        # a stage dataset is read back right away by this run alone: uncompressed Arrow IPC, no encoding cost
+        format=recipe.output["format"] if last else "arrow",
         max_docs_per_shard=recipe.output["max_docs_per_shard"],
         max_bytes_per_shard=recipe.output["max_bytes_per_shard"],
         compression=recipe.output["compression"],
