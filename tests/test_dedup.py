@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from corpus.dedup.signatures import minhash
 from corpus.dedup.unionfind import UnionFind
 from corpus.errors import InputError, RecipeError
 from corpus.pipeline import load_recipe, run_recipe
+from corpus.processors.exact_dedup import normalized_text
 from corpus.schema import SCHEMA
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -181,6 +183,29 @@ def test_batch_shingles_equal_the_reference_on_awkward_text(shared):
             flat, per_doc, _ = shingle_hashes(pa.array(texts, pa.string()), unit, n)
             pieces = np.split(flat, np.cumsum(per_doc)[:-1])
             assert [p.tolist() for p in pieces] == [reference_shingles(t or "", unit, n) for t in texts]
+
+
+def test_exact_dedup_key_equals_the_str_methods(shared):
+    """The byte-level fast path of exact_dedup's key gives what NFKC + casefold + split/join give."""
+
+    def by_str(text: str) -> bytes:
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split()).encode(
+            "utf-8", "surrogatepass"
+        )
+
+    pages = [
+        p.read_text() for p in sorted((shared / "python-docs" / "rst" / "library").glob("*.rst.txt"))[:60]
+    ]
+    for text in pages + kjv_docs(shared, 200, 20):
+        assert normalized_text(text) == by_str(text)
+    rng = random.Random(7)
+    pieces = list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u202f\u3000aAzZ.,ß\u212aİﬁÉé€¶’\ud800\U0001f600")
+    pieces += ["Word", "naïve", "ΣΊΣΥΦΟΣ", "北京"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        if rng.random() < 0.6:  # mostly ASCII with a few others: the fast path
+            text = "Some Words " * rng.randint(0, 300) + text + "\tEnd " * rng.randint(0, 20)
+        assert normalized_text(text) == by_str(text), repr(text)
 
 
 def test_signatures_equal_datasketch(shared):

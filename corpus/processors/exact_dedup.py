@@ -14,14 +14,59 @@ from datatrove.data import Document
 
 from corpus.global_step import GlobalStep
 
+# what `str.split()` splits on, as bytes: the ASCII whitespace (the others are all non-ASCII)
+_ASCII_SPACES = bytes((0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20))
+# one bytes.translate: ASCII letters lowered (their casefold) and every ASCII whitespace made a space
+_FOLD_ASCII = bytes.maketrans(
+    bytes(range(65, 91)) + _ASCII_SPACES, bytes(range(97, 123)) + b" " * len(_ASCII_SPACES)
+)
+_UTF8_MASKS = np.array([0, 0, 0xFFFF0000, 0xFFFFFF00, 0xFFFFFFFF], dtype=np.uint32)
+
+
+def _non_ascii_chars(data: np.ndarray) -> set[str]:
+    """The distinct non-ASCII characters of UTF-8 bytes, from their lead bytes (no pass in Python)."""
+    lead = np.flatnonzero(data >= 0xC0)
+    if not len(lead):
+        return set()
+    padded = np.concatenate((data, np.zeros(3, np.uint8))).astype(np.uint32)
+    width = 2 + (data[lead] >= 0xE0) + (data[lead] >= 0xF0)
+    packed = (padded[lead] << 24 | padded[lead + 1] << 16 | padded[lead + 2] << 8 | padded[lead + 3]) & (
+        _UTF8_MASKS[width]
+    )
+    return {
+        int(code).to_bytes(4, "big").rstrip(b"\0").decode("utf-8", "surrogatepass")
+        for code in np.unique(packed)
+    }
+
+
+def normalized_text(text: str) -> bytes:
+    """UTF-8 of the text NFKC-normalized, case-folded and whitespace-collapsed (" ".join(t.casefold().split())).
+    When every non-ASCII character is one that neither casefold nor split touches (nearly all English pages),
+    the folding and collapsing run on the bytes, 4x faster than the str methods."""
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    data = text.encode("utf-8", "surrogatepass")
+    extra = len(data) - len(text)  # 0 for ASCII, small for a few non-ASCII characters
+    if extra * 32 > len(text):  # a non-Latin script: the str methods, no byte pass wasted
+        return " ".join(text.casefold().split()).encode("utf-8", "surrogatepass")
+    folded = np.frombuffer(data.translate(_FOLD_ASCII), np.uint8)
+    if extra and any(ch.isspace() or ch.casefold() != ch for ch in _non_ascii_chars(folded)):
+        return " ".join(text.casefold().split()).encode("utf-8", "surrogatepass")
+    space = folded == 0x20
+    solid = np.flatnonzero(~space)
+    if not len(solid):
+        return b""
+    folded, space = folded[solid[0] : solid[-1] + 1], space[solid[0] : solid[-1] + 1]
+    keep = ~space
+    keep[1:] |= ~space[:-1]  # of each run of spaces, the first one
+    return folded[keep].tobytes()
+
 
 def content_hash(text: str, normalize: bool = True) -> int:
     """64-bit hash of the text; normalized means NFKC, case-folded and whitespace-collapsed, so copies that
     differ only in spacing or case count as the same document."""
     if normalize:
-        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
-            text = unicodedata.normalize("NFKC", text)
-        text = " ".join(text.casefold().split())  # str.split() splits on exactly what re's \s matches
+        return xxhash.xxh3_64_intdigest(normalized_text(text))
     return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
 
 
