@@ -20,6 +20,7 @@ from functools import cache, cached_property
 from operator import methodcaller
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from datatrove.utils.text import PUNCTUATION_SET
@@ -111,7 +112,10 @@ def word_ids(text: str) -> Words:
 def _word_classes(words: Words) -> tuple[np.ndarray, np.ndarray]:
     """(symbol-only, has a letter) per word, from two table lookups over the code points of the distinct
     words and one segmented reduction, instead of a regex pass each."""
-    joined = "".join(words.vocabulary.to_pylist())
+    # the vocabulary's UTF-8 buffer holds the distinct words back to back: one decode, no str per word
+    vocabulary = words.vocabulary
+    offsets = np.frombuffer(vocabulary.buffers()[1], np.int64, len(vocabulary) + 1, vocabulary.offset * 8)
+    joined = vocabulary.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes().decode("utf-8")
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
     punct, letter = _char_classes()
     starts = np.concatenate(([0], np.cumsum(words.vocabulary_lengths)[:-1]))
@@ -213,9 +217,9 @@ def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
 
 def _codes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code per position, position of each code's first occurrence). Codes number the distinct values in
-    order of first appearance (a pyarrow hash table, no sort), so a first occurrence is where the code
-    exceeds every code before it."""
-    codes = np.asarray(pa.array(h).dictionary_encode().indices, dtype=np.int64)
+    order of first appearance (pandas' hash table, no sort: twice as fast as pyarrow's dictionary_encode on
+    these arrays), so a first occurrence is where the code exceeds every code before it."""
+    codes = pd.factorize(h)[0]
     is_first = np.empty(len(codes), dtype=bool)
     is_first[0] = True
     is_first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
