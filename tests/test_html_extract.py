@@ -181,6 +181,22 @@ def test_nested_pre_blocks_inside_pre_and_a_pre_at_the_end(backend):
     ]
 
 
+def test_pre_blocks_in_deleted_furniture_stay_out_and_a_pre_as_main_container(backend):
+    """<pre>s inside what is deleted (navigation, a sidebar outside the main container, <noscript>, a
+    <template>) leave no text and no placeholder; a main container that is itself a <pre> is found and its
+    text kept (as ordinary text: its own layout is not kept)."""
+    html = (
+        "<body><nav><pre>nav code</pre></nav><div class='sidebar'><pre>side code</pre></div>"
+        "<noscript><pre>noscript code</pre></noscript><template><pre>template code</pre></template>"
+        "<main><p>Intro text here</p><aside class='related'><pre>related code</pre></aside>"
+        "<pre>kept = 1\n  indented</pre><p>After</p></main><footer><pre>footer code</pre></footer></body>"
+    )
+    assert extract_html(html, backend).lines == ["Intro text here", "kept = 1", "  indented", "After"]
+    page = "<body><div>menu</div><pre id='content'>  first line\n<b>second</b> line</pre><p>tail</p></body>"
+    extracted = extract_html(page, backend)
+    assert extracted.main_found and extracted.lines == ["first line second line"]
+
+
 def test_block_elements_and_br_are_separate_lines(backend):
     html = "<h1>Title</h1><div>one<br>two</div><ul><li>a</li><li>b <em>c</em></li></ul><table><tr><td>x</td><td>y</td></tr></table>"
     assert extract_html(html, backend).lines == ["Title", "one", "two", "a", "b c", "x", "y"]

@@ -34,11 +34,22 @@ from corpus.html.rules import (
     pre_placeholder,
 )
 
-_INVISIBLE = ", ".join(INVISIBLE_TAGS)
-_PRE_TAGS = frozenset(PRE_TAGS)
-# one depth-first walk filtered in Python beats the 46-tag selector group (lexbor matches a group selector by
-# selector, and this one is the largest): 0.5 ms against 1.2 ms on a python-docs page
-_BREAK_TAGS = frozenset((*BLOCK_TAGS, "br"))
+
+def _tag_ids(tags: Iterable[str]) -> frozenset[int]:
+    """lexbor's ids of standard tag names: fixed numbers (a page's custom tags get ids of their own), and
+    reading a node's tag_id costs less than building its tag name as a str."""
+    tree = LexborHTMLParser("")
+    return frozenset(tree.create_node(tag).tag_id for tag in tags)
+
+
+# Tag-only groups are matched by a walk filtered in Python on tag ids: lexbor tests every selector of a group
+# on every element, so its 17-tag invisible group costs more than one traverse() (5.7% of extraction's
+# instructions on python-docs), and the 46-tag block group more than twice as much (0.5 ms against 1.2 ms)
+_PRE_IDS = _tag_ids(PRE_TAGS)
+_BREAK_IDS = _tag_ids((*BLOCK_TAGS, "br"))
+(_BR_ID,) = _tag_ids(("br",))
+_INVISIBLE_IDS = _tag_ids(INVISIBLE_TAGS)
+_INVISIBLE_OR_PRE_IDS = _INVISIBLE_IDS | _PRE_IDS
 _ANY_MAIN = ", ".join(MAIN_SELECTORS)
 _BOILERPLATE_TAGS = ", ".join(BOILERPLATE_TAGS)
 
@@ -143,40 +154,29 @@ def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
     _decompose(victims)
 
 
-def _next_after(node: LexborNode, root: LexborNode) -> int | None:
-    """mem_id of the first node after `node`'s subtree that traverse() yields (it skips text), or None when
-    the subtree runs to the end of `root`."""
-    while node is not None and node.mem_id != root.mem_id:
-        sibling = node.next
-        while sibling is not None:
-            if not sibling.is_text_node:
-                return sibling.mem_id
-            sibling = sibling.next
-        node = node.parent
-    return None
+def _invisible_and_pres(body: LexborNode) -> list[LexborNode]:
+    """One walk of the body (a walk filtered in Python beats lexbor's 17-selector group): deletes the elements
+    no reader sees and returns the <pre>-like ones, in document order, for `_mark`."""
+    hits = [(node, tag) for node in body.traverse() if (tag := node.tag_id) in _INVISIBLE_OR_PRE_IDS]
+    _decompose(node for node, tag in hits if tag in _INVISIBLE_IDS)
+    return [node for node, tag in hits if tag in _PRE_IDS]
 
 
-def _mark(root: LexborNode, pres: list[str], links: bool) -> None:
-    # one walk finds the outermost <pre>s (their subtrees skipped) and the block elements outside them
-    pre_nodes, breaks, skip_to = [], [], None
-    for node in root.traverse():
-        if skip_to is not None:
-            if node.mem_id != skip_to:
-                continue
-            skip_to = None
-        tag = node.tag
-        if tag in _PRE_TAGS:
-            pre_nodes.append(node)
-            skip_to = _next_after(node, root)
-            if skip_to is None:
-                break
-        elif tag in _BREAK_TAGS:
-            breaks.append(node)
+def _mark(root: LexborNode, pre_nodes: list[LexborNode], pres: list[str], links: bool) -> None:
+    # the outermost <pre>s still in this root (not deleted since, not inside an earlier one) become
+    # placeholders first, so that the walk for block elements never enters their subtrees
+    inside = {root.mem_id}
     for pre in pre_nodes:
-        pres.append(pre.text())
-        pre.replace_with(pre_placeholder(len(pres) - 1))
-    for node in breaks:
-        if node.tag == "br":
+        if pre.mem_id == root.mem_id:  # the root itself: its text is the placeholder's, and nothing is left
+            pres.append(pre.text())
+            pre.replace_with(pre_placeholder(len(pres) - 1))
+            return
+        if _has_ancestor(pre, inside):
+            pres.append(pre.text())
+            pre.replace_with(pre_placeholder(len(pres) - 1))
+    breaks = [(node, tag) for node in root.traverse() if (tag := node.tag_id) in _BREAK_IDS]
+    for node, tag in breaks:
+        if tag == _BR_ID:
             node.replace_with(BLOCK)
         else:
             node.insert_before(BLOCK)
@@ -207,7 +207,7 @@ def extract(html: bytes, opts: Options) -> Extracted:
     body = tree.body
     if body is None:
         return Extracted("")
-    _decompose(body.css(_INVISIBLE))
+    pre_nodes = _invisible_and_pres(body)
     title, canonical = _title(tree), _canonical(tree)
     main = _find_main(body, len(html)) if opts.main_content else None
     roots = main or [body]
@@ -217,7 +217,7 @@ def extract(html: bytes, opts: Options) -> Extracted:
     heuristics = opts.main_content and main is None
     pres: list[str] = []
     for root in roots:
-        _mark(root, pres, links=heuristics)
+        _mark(root, pre_nodes, pres, links=heuristics)
     raw = BLOCK.join(root.text() for root in roots)
     lines = finish_lines(raw, pres, heuristics, opts)
     return Extracted("\n".join(lines), title, canonical, main is not None, lines)
