@@ -49,9 +49,9 @@ _PRE_IDS = _tag_ids(PRE_TAGS)
 _BREAK_IDS = _tag_ids((*BLOCK_TAGS, "br"))
 (_BR_ID,) = _tag_ids(("br",))
 _INVISIBLE_IDS = _tag_ids(INVISIBLE_TAGS)
-_INVISIBLE_OR_PRE_IDS = _INVISIBLE_IDS | _PRE_IDS
+_BOILERPLATE_IDS = _tag_ids(BOILERPLATE_TAGS)
+_WALKED_IDS = _INVISIBLE_IDS | _PRE_IDS | _BOILERPLATE_IDS
 _ANY_MAIN = ", ".join(MAIN_SELECTORS)
-_BOILERPLATE_TAGS = ", ".join(BOILERPLATE_TAGS)
 
 
 def _text_len(node: LexborNode) -> int:
@@ -129,8 +129,9 @@ def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
     return None
 
 
-def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
-    nodes = root.css(_BOILERPLATE_TAGS)
+def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bool) -> None:
+    inside = {root.mem_id}  # of the body's furniture elements (see _walk_body), those in this root
+    nodes = [n for n in furniture if n.mem_id == root.mem_id or _has_ancestor(n, inside)]
     if nodes:
         keep_content = [n for n in nodes if n.tag in CONTENT_IN_MAIN and (in_main or _inside(n, MAIN_TAGS))]
         keep_ids = {n.mem_id for n in keep_content}
@@ -154,12 +155,13 @@ def _drop_boilerplate(root: LexborNode, in_main: bool) -> None:
     _decompose(victims)
 
 
-def _invisible_and_pres(body: LexborNode) -> list[LexborNode]:
-    """One walk of the body (a walk filtered in Python beats lexbor's 17-selector group): deletes the elements
-    no reader sees and returns the <pre>-like ones, in document order, for `_mark`."""
-    hits = [(node, tag) for node in body.traverse() if (tag := node.tag_id) in _INVISIBLE_OR_PRE_IDS]
+def _walk_body(body: LexborNode) -> tuple[list[LexborNode], list[LexborNode]]:
+    """One walk of the body: deletes the elements no reader sees, and returns the <pre>-like ones (for `_mark`)
+    and the furniture tags (nav, footer, ...: for `_drop_boilerplate`), each in document order."""
+    hits = [(node, tag) for node in body.traverse() if (tag := node.tag_id) in _WALKED_IDS]
     _decompose(node for node, tag in hits if tag in _INVISIBLE_IDS)
-    return [node for node, tag in hits if tag in _PRE_IDS]
+    pre_nodes = [node for node, tag in hits if tag in _PRE_IDS]
+    return pre_nodes, [node for node, tag in hits if tag in _BOILERPLATE_IDS]
 
 
 def _mark(root: LexborNode, pre_nodes: list[LexborNode], pres: list[str], links: bool) -> None:
@@ -207,13 +209,13 @@ def extract(html: bytes, opts: Options) -> Extracted:
     body = tree.body
     if body is None:
         return Extracted("")
-    pre_nodes = _invisible_and_pres(body)
+    pre_nodes, furniture = _walk_body(body)
     title, canonical = _title(tree), _canonical(tree)
     main = _find_main(body, len(html)) if opts.main_content else None
     roots = main or [body]
     if opts.main_content:
         for root in roots:
-            _drop_boilerplate(root, in_main=main is not None)
+            _drop_boilerplate(root, furniture, in_main=main is not None)
     heuristics = opts.main_content and main is None
     pres: list[str] = []
     for root in roots:
