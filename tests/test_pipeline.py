@@ -70,6 +70,33 @@ def test_same_bytes_whatever_the_worker_count(corpus_dir, tmp_path):
     assert len(texts) == len(set(texts))
 
 
+def test_exact_dedup_decides_the_same_in_small_hash_buckets(corpus_dir, tmp_path, monkeypatch):
+    """exact_dedup's hash table is split into buckets of hash ranges (bounded memory); 50-row buckets (36 of
+    here) give the same shards as one, and every copy names a kept document with its text."""
+    from corpus.processors import exact_dedup
+    from corpus.processors.exact_dedup import normalized_text
+
+    run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "one"), workers=2, report=False)
+    monkeypatch.setattr(exact_dedup, "BUCKET_ROWS", 50)
+    stats = run_recipe(DEDUP_ONLY, str(corpus_dir), str(tmp_path / "many"), workers=2, report=False)
+    for name in ("data", "rejected"):
+        a, b = (sorted((tmp_path / run / name).rglob("*.parquet")) for run in ("one", "many"))
+        assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b] and a
+    kept = {
+        r["id"]: r["text"]
+        for p in (tmp_path / "many" / "data").glob("*.parquet")
+        for r in pq.read_table(p).to_pylist()
+    }
+    copies = [
+        r for p in (tmp_path / "many" / "rejected").rglob("*.parquet") for r in pq.read_table(p).to_pylist()
+    ]
+    assert len(copies) == stats["steps"][0]["dropped"]["exact_duplicate"] > 200
+    for row in copies:
+        assert kept[json.loads(row["metadata"])["duplicate_of"]] == row["text"]
+    texts = [*kept.values(), *(row["text"] for row in copies)]
+    assert len(kept) == len({normalized_text(text) for text in texts})  # one kept per distinct text
+
+
 def test_readable_without_corpus(corpus_dir, tmp_path):
     out = tmp_path / "o"
     run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), report=False)
