@@ -25,7 +25,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class _Shard:
-    def __init__(self, path: str, fmt: str, compression: str) -> None:
+    def __init__(self, path: str, fmt: str, compression: str, ipc_compression: str | None = None) -> None:
         self.path = path
         self.tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -33,7 +33,8 @@ class _Shard:
             self.writer = pq.ParquetWriter(self.tmp, SCHEMA, compression=compression)
         else:
             self.sink = pa.OSFile(self.tmp, "wb")
-            self.writer = ipc.new_file(self.sink, SCHEMA, options=ipc.IpcWriteOptions(compression=None))
+            options = ipc.IpcWriteOptions(compression=ipc_compression)
+            self.writer = ipc.new_file(self.sink, SCHEMA, options=options)
         self.rows = 0
         self.bytes = 0
 
@@ -64,6 +65,7 @@ class ShardWriter(PipelineStep):
         partition_by_reason: bool = False,
         batch_rows: int = 1000,
         compression: str = "zstd",
+        ipc_compression: str | None = None,  # Arrow IPC buffers: None (mmap-friendly), "lz4" or "zstd"
     ) -> None:
         super().__init__()
         if format not in EXTENSIONS:
@@ -71,7 +73,7 @@ class ShardWriter(PipelineStep):
         self.folder, self.format = folder, format
         self.max_docs, self.max_bytes = max_docs_per_shard, max_bytes_per_shard
         self.prefix, self.partition_by_reason = prefix, partition_by_reason
-        self.batch_rows, self.compression = batch_rows, compression
+        self.batch_rows, self.compression, self.ipc_compression = batch_rows, compression, ipc_compression
         self._open: dict[str, tuple[_Shard, list[dict[str, Any]]]] = {}
         self._counters: dict[str, int] = {}
         self._cleaned: set[int] = set()
@@ -108,7 +110,7 @@ class ShardWriter(PipelineStep):
             self._counters[key] = n + 1
             name = f"{self.prefix}-{rank:05d}-{n:05d}.{EXTENSIONS[self.format]}"
             path = os.path.join(self.folder, key, name) if key else os.path.join(self.folder, name)
-            self._open[key] = (_Shard(path, self.format, self.compression), [])
+            self._open[key] = (_Shard(path, self.format, self.compression, self.ipc_compression), [])
         shard, buffer = self._open[key]
         row = doc_to_row(doc)
         buffer.append(row)

@@ -157,10 +157,18 @@ def family_keys(ids: pa.Array, metadata: pa.Array) -> tuple[np.ndarray, np.ndarr
 # --- reading stage shards ----------------------------------------------------------------------------------
 
 
+def _ipc_reader(path: str, columns: list[str]) -> ipc.RecordBatchFileReader:
+    """An Arrow IPC shard, memory-mapped, reading (and decompressing, in an LZ4 stage dataset) only `columns`."""
+    with ipc.open_file(pa.memory_map(path)) as reader:
+        names = reader.schema.names
+    options = ipc.IpcReadOptions(included_fields=[names.index(c) for c in columns])
+    return ipc.open_file(pa.memory_map(path), options=options)
+
+
 def shard_rows(path: str) -> int:
     if path.endswith(".parquet"):
         return pq.ParquetFile(path).metadata.num_rows
-    with ipc.open_file(path) as reader:
+    with _ipc_reader(path, ["id"]) as reader:
         return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
 
 
@@ -169,7 +177,7 @@ def iter_batches(path: str, columns: list[str]) -> Iterator[pa.RecordBatch]:
     if path.endswith(".parquet"):
         yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
         return
-    with ipc.open_file(path) as reader:
+    with _ipc_reader(path, columns) as reader:
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i).select(columns)
             for start in range(0, batch.num_rows, BATCH_ROWS):

@@ -118,11 +118,7 @@ def _bucket_duplicates(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.n
 
 def _ids(shard: str, rows: np.ndarray) -> pa.Array:
     """The ids of some rows of a stage shard (only its id column is read)."""
-    if shard.endswith(".parquet"):
-        column = pq.ParquetFile(shard).read(columns=["id"]).column("id")
-    else:  # memory-mapped: the text column is never read
-        with pa.ipc.open_file(pa.memory_map(shard)) as reader:
-            column = reader.read_all().column("id")
+    column = pa.chunked_array([batch.column(0) for batch in iter_batches(shard, ["id"])], pa.string())
     return column.take(pa.array(rows)).combine_chunks()
 
 
