@@ -68,6 +68,11 @@ def _has_ancestor(node: LexborNode, ids: set[int]) -> bool:
     return False
 
 
+def _within(node: LexborNode, root: LexborNode) -> bool:
+    """`node` is `root` or still under it (not deleted since, not inside a <pre> replaced since)."""
+    return node.mem_id == root.mem_id or _has_ancestor(node, {root.mem_id})
+
+
 def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
     parent = node.parent
     while parent is not None:
@@ -130,8 +135,7 @@ def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
 
 
 def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bool) -> None:
-    inside = {root.mem_id}  # of the body's furniture elements (see _walk_body), those in this root
-    nodes = [n for n in furniture if n.mem_id == root.mem_id or _has_ancestor(n, inside)]
+    nodes = [n for n in furniture if _within(n, root)]  # the body's furniture (see _walk_body) in this root
     if nodes:
         keep_content = [n for n in nodes if n.tag in CONTENT_IN_MAIN and (in_main or _inside(n, MAIN_TAGS))]
         keep_ids = {n.mem_id for n in keep_content}
@@ -167,15 +171,12 @@ def _walk_body(body: LexborNode) -> tuple[list[LexborNode], list[LexborNode]]:
 def _mark(root: LexborNode, pre_nodes: list[LexborNode], pres: list[str], links: bool) -> None:
     # the outermost <pre>s still in this root (not deleted since, not inside an earlier one) become
     # placeholders first, so that the walk for block elements never enters their subtrees
-    inside = {root.mem_id}
     for pre in pre_nodes:
-        if pre.mem_id == root.mem_id:  # the root itself: its text is the placeholder's, and nothing is left
+        if _within(pre, root):
             pres.append(pre.text())
             pre.replace_with(pre_placeholder(len(pres) - 1))
-            return
-        if _has_ancestor(pre, inside):
-            pres.append(pre.text())
-            pre.replace_with(pre_placeholder(len(pres) - 1))
+            if pre.mem_id == root.mem_id:  # the root itself: nothing is left to mark
+                return
     breaks = [(node, tag) for node in root.traverse() if (tag := node.tag_id) in _BREAK_IDS]
     for node, tag in breaks:
         if tag == _BR_ID:
