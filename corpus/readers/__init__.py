@@ -7,6 +7,7 @@ sorted position: the set of tasks, and so the output, never depends on the numbe
 
 from __future__ import annotations
 
+import errno
 import glob
 import gzip
 import io
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import orjson
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
@@ -24,24 +26,24 @@ import zstandard
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from corpus.errors import InputError
+from corpus.errors import InputError, RecipeError
 from corpus.readers.decode import (
     charset_from_content_type,
-    decode_text,
     decode_with_codec,
     keep_utf8,
     looks_binary,
 )
-from corpus.readers.jsonl import read_jsonl, record_fields
+from corpus.readers.json_records import is_json_lines, read_json_records
+from corpus.readers.jsonl import TEXT_KEYS, TURN_KEYS, read_jsonl, record_fields
 from corpus.readers.text import chunk_paragraphs, strip_gutenberg
 from corpus.readers.warc import read_warc
 from corpus.schema import SCHEMA, render_turns, row_to_doc
 
-FORMATS = ("auto", "jsonl", "parquet", "arrow", "text", "html", "warc")
+FORMATS = ("auto", "jsonl", "json", "parquet", "arrow", "text", "html", "warc")
 
 _EXTENSIONS = {
     ".jsonl": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".arrow": "arrow",
@@ -71,7 +73,10 @@ def detect_format(path: str) -> str | None:
 def list_input_files(input_path: str, fmt: str = "auto") -> tuple[str, list[str]]:
     """Return (root, sorted relative file paths) for a file, a folder (recursively) or a glob."""
     if any(ch in input_path for ch in "*?["):
-        matches = sorted(p for p in glob.glob(input_path, recursive=True) if os.path.isfile(p))
+        # a dangling symlink is listed like a file, so that the reader counts it instead of it vanishing
+        matches = sorted(
+            p for p in glob.glob(input_path, recursive=True) if os.path.isfile(p) or _dangling_link(p)
+        )
         root = os.path.commonpath([os.path.dirname(p) for p in matches]) if matches else "."
         files = [os.path.relpath(p, root) for p in matches]
     elif os.path.isfile(input_path):
@@ -123,6 +128,9 @@ class InputReader(PipelineStep):
         progress_dir: str | None = None,
     ) -> None:
         super().__init__()
+        self.validate_options(
+            {"max_document_bytes": max_document_bytes, "chunk_chars": chunk_chars, "text_key": text_key}
+        )
         self.root, self.files, self.format = root, files, format
         self.text_key = text_key
         self.chunk_chars = chunk_chars
@@ -136,45 +144,74 @@ class InputReader(PipelineStep):
     def count(self, reason: str) -> None:
         self.stat_update(reason)
 
+    @classmethod
+    def validate_options(cls, options: dict) -> None:
+        """Refuse input options that would make every file unreadable, before any work starts."""
+        limit = options.get("max_document_bytes", 1)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise RecipeError(f"input: max_document_bytes must be a positive number of bytes, got {limit!r}")
+        chunk = options.get("chunk_chars", 0)
+        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 0:
+            raise RecipeError(
+                f"input: chunk_chars must be 0 (no chunking) or a positive integer, got {chunk!r}"
+            )
+        text_key = options.get("text_key")
+        if text_key is not None and (not isinstance(text_key, str) or not text_key):
+            raise RecipeError(f"input: text_key must be a column or field name, got {text_key!r}")
+
     def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         mine = self.files[rank::world_size]
-        total_bytes = sum(os.path.getsize(os.path.join(self.root, f)) for f in mine)
-        progress = _Progress(self.progress_dir, rank, total_bytes)
+        sizes = {rel: _size(os.path.join(self.root, rel)) for rel in mine}
+        progress = _Progress(self.progress_dir, rank, sum(sizes.values()))
         done_bytes = 0
         for rel in mine:
             path = os.path.join(self.root, rel)
             fmt = self.format if self.format != "auto" else detect_format(rel)
-            with open(path, "rb") as raw:
-                try:
-                    for doc in self._read_file(raw, rel, fmt):
-                        self.stat_update("documents")
-                        progress.update(1, done_bytes + raw.tell())
-                        yield doc
-                except (EOFError, zlib.error, zstandard.ZstdError, gzip.BadGzipFile) as err:
-                    self.count("truncated_or_corrupt_compressed_file")
-                    _warn(f"{rel}: stopped reading, {type(err).__name__}: {err}")
-                except (pa.ArrowInvalid, OSError) as err:
-                    self.count("unreadable_file")
-                    _warn(f"{rel}: {type(err).__name__}: {err}")
-                except Exception as err:  # warcio raises its own ArchiveLoadFailed on broken archives
-                    if type(err).__name__ != "ArchiveLoadFailed":
-                        raise
-                    self.count("truncated_or_corrupt_compressed_file")
-                    _warn(f"{rel}: {err}")
-            done_bytes += os.path.getsize(path)
+            try:
+                raw = open(path, "rb")
+            except OSError as err:  # gone, a dangling link or a loop, no permission, a folder now
+                self.count(_open_failure(err))
+                _warn(f"{rel}: not read, {type(err).__name__}: {err.strerror or err}")
+                continue
+            with raw:
+                # progress is written outside the try: a full disk there is the run's failure, not the file's
+                for doc in self._read_counted(raw, rel, fmt):
+                    self.stat_update("documents")
+                    progress.update(1, done_bytes + raw.tell())
+                    yield doc
+            done_bytes += sizes[rel]
             self.stat_update("files")
         progress.update(0, done_bytes, done=True)
+
+    def _read_counted(self, raw: IO[bytes], rel: str, fmt: str) -> Iterator[Document]:
+        """The file's documents; damage that ends the file early is counted and what came before it kept."""
+        try:
+            yield from self._read_file(raw, rel, fmt)
+        except (EOFError, zlib.error, zstandard.ZstdError, gzip.BadGzipFile) as err:
+            self.count("truncated_or_corrupt_compressed_file")
+            _warn(f"{rel}: stopped reading, {type(err).__name__}: {err}")
+        except (pa.ArrowInvalid, OSError) as err:
+            self.count("unreadable_file")
+            _warn(f"{rel}: {type(err).__name__}: {err}")
+        except Exception as err:  # warcio raises its own ArchiveLoadFailed on broken archives
+            if type(err).__name__ != "ArchiveLoadFailed":
+                raise
+            self.count("truncated_or_corrupt_compressed_file")
+            _warn(f"{rel}: {err}")
 
     # one generator per format; each yields finished Documents and counts what it skips
     def _read_file(self, raw: IO[bytes], rel: str, fmt: str) -> Iterator[Document]:
         if fmt == "jsonl":
             yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
+        elif fmt == "json":
+            yield from self._read_json(raw, rel)
         elif fmt == "parquet":
             yield from self._read_table(pq.ParquetFile(raw).iter_batches(batch_size=1024), rel)
         elif fmt == "arrow":
             yield from self._read_table(_arrow_batches(raw), rel)
         elif fmt == "warc":
-            for record_id, url, payload, content_type in read_warc(_open_decompressed(raw, rel), self.count):
+            records = read_warc(_open_decompressed(raw, rel), self.count, self.max_document_bytes)
+            for record_id, url, payload, content_type in records:
                 doc_id = f"{rel}#{record_id.strip('<>').removeprefix('urn:uuid:')}"
                 doc = self._html_document(payload, doc_id, rel, charset_from_content_type(content_type))
                 if doc:
@@ -234,9 +271,11 @@ class InputReader(PipelineStep):
         if reason := self._check_bytes(payload):
             self.count(reason)
             return
-        text, clean = decode_text(payload)
+        text, clean, codec = decode_with_codec(payload)
         if not clean:
             self.count("invalid_encoding")
+        elif codec == "cp1252":  # not UTF-8: read as windows-1252, a guess worth a count
+            self.count("decoded_as_cp1252")
         meta: dict[str, str] = {}
         if self.strip_gutenberg:
             text, meta = strip_gutenberg(text)
@@ -250,7 +289,24 @@ class InputReader(PipelineStep):
             )
 
     def _read_jsonl(self, stream: IO[bytes], rel: str) -> Iterator[Document]:
-        for n, record in read_jsonl(stream, self.count):
+        for n, record in read_jsonl(stream, self.count, self.max_document_bytes):
+            doc = self._record_document(record, f"{rel}#{n}", rel)
+            if doc:
+                yield doc
+
+    def _read_json(self, raw: IO[bytes], rel: str) -> Iterator[Document]:
+        """A .json file: JSON Lines when its first line is a record, else an export of records (an array,
+        or an object holding lists of records), read one record at a time."""
+
+        def reopen() -> IO[bytes]:
+            raw.seek(0)
+            return _open_decompressed(raw, rel)
+
+        keys = {self.text_key} if self.text_key else set(TEXT_KEYS + TURN_KEYS)
+        if is_json_lines(reopen(), self.max_document_bytes, keys):
+            yield from self._read_jsonl(reopen(), rel)
+            return
+        for n, record in read_json_records(reopen, self.count, self.max_document_bytes, keys):
             doc = self._record_document(record, f"{rel}#{n}", rel)
             if doc:
                 yield doc
@@ -290,17 +346,34 @@ class InputReader(PipelineStep):
             native = set(SCHEMA.names) <= set(batch.schema.names)
             for i, row in enumerate(batch.to_pylist()):
                 if native:  # a dataset written by corpus: round-trip it exactly
-                    if not row.get("text"):
-                        self.count("empty_document")
-                        continue
-                    doc = row_to_doc(row)
-                    doc.metadata.setdefault("content_type", "chat" if row.get("turns") else "text")
-                    yield doc
+                    if doc := self._native_document(row, f"{rel}#{offset + i}"):
+                        yield doc
                 else:
                     doc = self._record_document(row, f"{rel}#{offset + i}", rel)
                     if doc:
                         yield doc
             offset += batch.num_rows
+
+    def _native_document(self, row: dict, default_id: str) -> Document | None:
+        """A row of a table with corpus's columns. Its `metadata` must be a JSON object; when it is not
+        (a table written by another tool), the row is kept with the string under metadata["metadata"]."""
+        if not row.get("text"):
+            self.count("empty_document")
+            return None
+        if not isinstance(row["text"], str):
+            self.count("record_without_text")
+            return None
+        raw_meta = row.get("metadata")
+        try:
+            meta = orjson.loads(raw_meta) if raw_meta else {}
+        except (orjson.JSONDecodeError, TypeError):
+            meta = None
+        if not isinstance(meta, dict):
+            self.count("metadata_not_a_json_object")
+            row = {**row, "metadata": orjson.dumps({"metadata": raw_meta}).decode()}
+        doc = row_to_doc({**row, "id": row["id"] if row.get("id") not in (None, "") else default_id})
+        doc.metadata.setdefault("content_type", "chat" if row.get("turns") else "text")
+        return doc
 
 
 def _stem(rel: str) -> str:
@@ -319,6 +392,29 @@ def _arrow_batches(raw: IO[bytes]):
     except pa.ArrowInvalid:
         raw.seek(0)
         yield from ipc.open_stream(raw)
+
+
+def _size(path: str) -> int:
+    """The file's size for progress, 0 when it cannot be read (the read then counts why)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _dangling_link(path: str) -> bool:
+    return os.path.islink(path) and not os.path.exists(path)
+
+
+def _open_failure(err: OSError) -> str:
+    """The counter for a file that could not be opened."""
+    if err.errno == errno.ELOOP:
+        return "symlink_loop"
+    if err.errno == errno.ENOENT:
+        return "dangling_symlink" if err.filename and os.path.islink(err.filename) else "file_vanished"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return "permission_denied"
+    return "unreadable_file"
 
 
 def _warn(message: str) -> None:

@@ -10,7 +10,14 @@ from datatrove.data import Document, Media, MediaType
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-:.]+)""", re.I)
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# UTF-32 before UTF-16: the UTF-32 LE mark begins with the UTF-16 LE one
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 def looks_binary(raw: bytes) -> bool:
@@ -18,7 +25,12 @@ def looks_binary(raw: bytes) -> bool:
     head = raw[:8192]
     if not head:
         return False
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    for bom, codec in _BOMS[1:]:  # UTF-16/32 text is full of NUL bytes: judge its characters instead
+        if head.startswith(bom):
+            cut = len(head) - len(bom) - (len(head) - len(bom)) % (4 if "32" in codec else 2)
+            head = head[len(bom) : len(bom) + cut].decode(codec, errors="replace").encode("utf-8")
+            break
+    if b"\x00" in head:
         return True
     controls = len(head) - len(
         head.translate(None, _CONTROL_BYTES)
@@ -61,7 +73,10 @@ def decode_with_codec(
     cut): with "utf-8" the bytes are the text's UTF-8 encoding."""
     for bom, codec in _BOMS:
         if raw.startswith(bom):
-            return raw[len(bom) :].decode(codec, errors="replace"), True, ""
+            try:
+                return raw[len(bom) :].decode(codec), True, ""
+            except UnicodeDecodeError:  # a cut or damaged file: keep it, with replacement characters
+                return raw[len(bom) :].decode(codec, errors="replace"), False, ""
     candidates: list[str] = []
     if declared:
         candidates.append(declared)

@@ -35,26 +35,54 @@ def normalize_turns(raw_turns: Any) -> list[dict[str, str]] | None:
     return turns
 
 
-def read_jsonl(stream: IO[bytes], count: Callable[[str], None]) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_jsonl(
+    stream: IO[bytes], count: Callable[[str], None], max_line_bytes: int = 64 * 2**20
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, record) per valid line; broken lines are counted, never fatal. Line numbers
-    make ids that stay the same when a broken line elsewhere is later repaired."""
-    for line_number, line in enumerate(stream):
+    make ids that stay the same when a broken line elsewhere is later repaired. A line longer than
+    max_line_bytes is skipped unread (counted `document_too_large`): memory stays bounded by the cap even
+    when one line of a compressed file holds gigabytes."""
+    for line_number, line in enumerate(capped_lines(stream, max_line_bytes)):
+        if line is None:
+            count("document_too_large")
+            continue
         line = line.strip()
         if not line:
             continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            try:  # orjson refuses invalid UTF-8 outright; keep the record with replacement characters
-                record = orjson.loads(line.decode("utf-8", errors="replace"))
-                count("invalid_encoding")
-            except orjson.JSONDecodeError:
-                count("bad_json_line")
-                continue
-        if not isinstance(record, dict):
-            count("json_not_an_object")
+        record = parse_record(line, count, "bad_json_line")
+        if record is not None:
+            yield line_number, record
+
+
+def capped_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[bytes | None]:
+    """The stream's lines, None for each line longer than max_line_bytes (its bytes read and dropped in
+    1 MB pieces, never held whole)."""
+    readline = stream.readline
+    while line := readline(max_line_bytes + 1):
+        if len(line) <= max_line_bytes or line.endswith(b"\n"):
+            yield line
             continue
-        yield line_number, record
+        while (rest := readline(2**20)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def parse_record(raw: bytes, count: Callable[[str], None], bad_reason: str) -> dict[str, Any] | None:
+    """One JSON object, or None with the reason counted (invalid UTF-8 is kept with replacement
+    characters and counted as `invalid_encoding`)."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:  # orjson refuses invalid UTF-8 outright; keep the record with replacement characters
+            record = orjson.loads(raw.decode("utf-8", errors="replace"))
+            count("invalid_encoding")
+        except orjson.JSONDecodeError:
+            count(bad_reason)
+            return None
+    if not isinstance(record, dict):
+        count("json_not_an_object")
+        return None
+    return record
 
 
 def record_fields(record: dict[str, Any]) -> tuple[str | None, list[dict[str, str]] | None]:

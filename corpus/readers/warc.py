@@ -9,9 +9,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 
 def read_warc(
-    stream: IO[bytes], count: Callable[[str], None]
+    stream: IO[bytes], count: Callable[[str], None], max_body_bytes: int = 64 * 2**20
 ) -> Iterator[tuple[str, str, bytes, str | None]]:
-    """Yield (record_id, url, payload, content_type) for each HTTP response with a body."""
+    """Yield (record_id, url, payload, content_type) for each HTTP response with a body. A body longer than
+    max_body_bytes is counted `document_too_large` after reading one byte past the cap; warcio then skips
+    the rest of the record in 16 kB pieces, so a record of any size costs at most the cap in memory."""
     for record in ArchiveIterator(stream):
         if record.rec_type != "response":
             count(f"warc_{record.rec_type}_record_skipped")
@@ -24,7 +26,10 @@ def read_warc(
         if http is not None and (status := http.get_statuscode()) and not status.startswith("2"):
             count("warc_non_200_response")
             continue
-        payload = record.content_stream().read()
+        payload = record.content_stream().read(max_body_bytes + 1)
+        if len(payload) > max_body_bytes:
+            count("document_too_large")
+            continue
         yield (
             record.rec_headers.get_header("WARC-Record-ID") or "",
             record.rec_headers.get_header("WARC-Target-URI") or "",

@@ -1,0 +1,318 @@
+""".json files: JSON Lines, or an export holding records in one JSON value.
+
+An export is a JSON array of records (`[{...}, {...}]`), or an object holding lists of records
+(`{"version": 2, "data": [{...}, {...}]}`), compact or pretty-printed. It is read in pieces, one record at a
+time: memory is bounded by the record cap, never by the file, and a cut or broken file keeps the records
+before the damage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from corpus.readers.jsonl import capped_lines, parse_record
+
+_CHUNK = 2**20
+_NONSPACE = re.compile(rb"[^ \t\r\n]")
+# inside a value: a whole string (skipped in one step), a bracket, or a quote whose string the buffer cuts
+_TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]|"', re.S)
+_STRING_STOP = re.compile(rb'["\\]')
+_SCALAR_END = re.compile(rb"[ \t\r\n,:\]}\[{]")
+_QUOTE, _COMMA, _COLON = ord('"'), ord(","), ord(":")
+_OPEN, _CLOSE = (ord("["), ord("{")), (ord("]"), ord("}"))
+_MAX_KEY_BYTES = 1024
+
+
+class BadJson(ValueError):
+    """The file's structure is broken where no record boundary can be found again."""
+
+
+def is_json_lines(stream: IO[bytes], max_record_bytes: int, record_keys: set[str]) -> bool:
+    """True when the file's first line is a whole JSON object that is a record (not an export holding
+    lists of records): the file is then read line by line like .jsonl, which keeps going past broken lines."""
+    for line in capped_lines(stream, max_record_bytes):
+        if line is None:
+            return False
+        if line.strip():
+            try:
+                first = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(first, dict) and (bool(record_keys & first.keys()) or not record_lists(first))
+    return False
+
+
+def record_lists(obj: dict[str, Any]) -> list[list]:
+    """The values of an export object that are lists of records (non-empty, first item an object)."""
+    return [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+
+
+def read_json_records(
+    reopen: Callable[[], IO[bytes]],
+    count: Callable[[str], None],
+    max_record_bytes: int,
+    record_keys: set[str],
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (position, record) for each record of the file's JSON values, in order; each bad or oversized
+    record is counted. An object with none of `record_keys` (text, messages, ...) that holds lists of
+    records gives those records. `reopen` opens the file again from the start: an export object larger than the
+    cap is read twice, once to see which of its keys hold records, once to read them."""
+    scanner = _Scanner(reopen(), max_record_bytes)
+    position = 0
+
+    def parsed(raw: bytes | None) -> dict[str, Any] | None:
+        if raw is None:
+            count("document_too_large")
+            return None
+        return parse_record(raw, count, "bad_json_record")
+
+    try:
+        while (c := scanner.peek()) is not None:
+            if c == _OPEN[0]:
+                for raw in scanner.elements():
+                    if (record := parsed(raw)) is not None:
+                        yield position, record
+                    position += 1
+            elif c == _OPEN[1]:
+                start = scanner.pos
+                raw, keys = scanner.object_with_keys()
+                if raw is not None:
+                    obj = parsed(raw)
+                    if obj is None:
+                        position += 1
+                    elif record_keys & obj.keys() or not record_lists(obj):
+                        yield position, obj
+                        position += 1
+                    else:
+                        for items in record_lists(obj):
+                            for item in items:
+                                if not isinstance(item, dict):
+                                    count("json_not_an_object")
+                                else:
+                                    yield position, item
+                                position += 1
+                elif record_keys & keys.keys() or not any(keys.values()):
+                    count("document_too_large")  # one record (or an object with no lists) over the cap
+                    position += 1
+                else:  # an export too large to hold: read its lists of records again, one record at a time
+                    again = _Scanner(reopen(), max_record_bytes)
+                    again.skip_to(start)
+                    for raw in again.member_elements(
+                        {k for k, holds_records in keys.items() if holds_records}
+                    ):
+                        if (record := parsed(raw)) is not None:
+                            yield position, record
+                        position += 1
+            else:
+                scanner.skip_value()
+                count("json_not_an_object")
+                position += 1
+    except BadJson as err:
+        count("bad_json_file")
+        from datatrove.utils.logging import logger
+
+        logger.warning(f"stopped reading a .json file: {err}")
+
+
+class _Scanner:
+    """Finds where JSON values begin and end in a byte stream without parsing them. Positions are offsets
+    in the decompressed stream; the buffer holds only the bytes from the value being captured (`mark`) or,
+    when nothing is captured or the capture passed the cap, from the current position."""
+
+    def __init__(self, stream: IO[bytes], cap: int) -> None:
+        self.stream, self.cap = stream, cap
+        self.buf, self.base, self.pos, self.eof = b"", 0, 0, False
+        self.mark: int | None = None  # start of the value being captured
+        self.key_start: int | None = None  # start of the object key being read
+
+    # buffer
+    def _fill(self) -> bool:
+        """Read more of the stream; False at its end. Drops what neither the capture nor pos still needs."""
+        if self.eof:
+            return False
+        if self.mark is not None and self.pos - self.mark > self.cap:
+            self.mark = None  # the value is over the cap: stop keeping it, go on only to find its end
+        if self.key_start is not None and self.pos - self.key_start > _MAX_KEY_BYTES:
+            self.key_start = None
+        keep = min(p for p in (self.pos, self.mark, self.key_start) if p is not None)
+        drop = min(keep - self.base, len(self.buf))
+        kept = self.buf[drop:]
+        chunk = self.stream.read(max(_CHUNK, len(kept)))  # doubling: a long capture is copied O(1) times
+        self.base += drop
+        if not chunk:
+            self.eof = True
+            self.buf = kept
+            return False
+        self.buf = kept + chunk
+        return True
+
+    def _search(self, pattern: re.Pattern, at: int, look_ahead: int = 0) -> re.Match | None:
+        """The pattern's first match at or after absolute position `at`, reading more as needed. pos
+        follows the search (what it passed may be dropped), except in a look-ahead of at most
+        `look_ahead` bytes, which leaves pos where it is."""
+        while True:
+            if match := pattern.search(self.buf, max(at - self.base, 0)):
+                return match
+            at = max(at, self.base + len(self.buf))
+            if look_ahead:
+                if at - self.pos > look_ahead:
+                    return None
+            else:
+                self.pos = max(self.pos, self.base + len(self.buf))
+            if not self._fill():
+                return None
+
+    def _byte_at(self, index: int) -> int:
+        return self.buf[index - self.base]
+
+    def peek(self) -> int | None:
+        """Move to the next non-space byte and return it (None at the end of the stream)."""
+        match = self._search(_NONSPACE, self.pos)
+        if match is None:
+            return None
+        self.pos = self.base + match.start()
+        return match.group()[0]
+
+    def _expect(self, byte: int, what: str) -> None:
+        if self.peek() != byte:
+            raise BadJson(f"expected {what} at byte {self.pos:,}")
+        self.pos += 1
+
+    # values
+    def skip_string(self) -> None:
+        """pos is on an opening quote: move past the closing one, in pieces (a string may be gigabytes)."""
+        at = self.pos + 1
+        while True:
+            match = self._search(_STRING_STOP, at)
+            if match is None:
+                raise BadJson("the file ends inside a string")
+            end = self.base + match.start()
+            if match.group() == b'"':
+                self.pos = end + 1
+                return
+            at = end + 2  # a backslash escapes the next byte
+
+    def skip_value(self) -> None:
+        """Move past one complete JSON value (brackets are counted, not matched: a record that is kept is
+        checked by the JSON parser)."""
+        c = self.peek()
+        if c is None:
+            raise BadJson("the file ends where a value should be")
+        if c == _QUOTE:
+            self.skip_string()
+            return
+        if c not in _OPEN:
+            start = self.pos
+            match = self._search(_SCALAR_END, start)
+            end = self.base + len(self.buf) if match is None else self.base + match.start()
+            if end == start:
+                raise BadJson(f"unexpected {chr(c)!r} at byte {self.pos:,}")
+            self.pos = end
+            return
+        depth = 0
+        while True:
+            match = self._search(_TOKEN, self.pos)
+            if match is None:
+                raise BadJson("the file ends inside an array or object")
+            self.pos = self.base + match.start()
+            c = match.group()[0]
+            if c == _QUOTE:
+                if match.end() - match.start() == 1:
+                    self.skip_string()  # the buffer cut this string: read on to its end
+                else:
+                    self.pos = self.base + match.end()
+                continue
+            depth += 1 if c in _OPEN else -1
+            self.pos += 1
+            if depth == 0:
+                return
+
+    def _captured(self) -> bytes | None:
+        mark, self.mark = self.mark, None
+        if mark is None or self.pos - mark > self.cap:
+            return None
+        return self.buf[mark - self.base : self.pos - self.base]
+
+    def elements(self) -> Iterator[bytes | None]:
+        """pos is on '[': each element's bytes (None for one over the cap), then move past ']'."""
+        self.pos += 1
+        if self.peek() == _CLOSE[0]:
+            self.pos += 1
+            return
+        while True:
+            self.peek()
+            self.mark = self.pos
+            self.skip_value()
+            yield self._captured()
+            c = self.peek()
+            self.pos += 1
+            if c == _CLOSE[0]:
+                return
+            if c != _COMMA:
+                raise BadJson(f"expected ',' or ']' after an array element at byte {self.pos - 1:,}")
+
+    def _members(self) -> Iterator[tuple[str | None, int]]:
+        """pos is on '{': yield (key, first byte of its value) with pos on the value, which the caller
+        moves past; then move past '}'."""
+        self.pos += 1
+        if self.peek() == _CLOSE[1]:
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != _QUOTE:
+                raise BadJson(f"expected a key at byte {self.pos:,}")
+            start = self.key_start = self.pos
+            self.skip_string()
+            key = None
+            if self.key_start is not None:
+                try:
+                    key = orjson.loads(self.buf[start - self.base : self.pos - self.base])
+                except orjson.JSONDecodeError:
+                    key = None
+            self.key_start = None
+            self._expect(_COLON, "':'")
+            yield key, self.peek()
+            c = self.peek()
+            self.pos += 1
+            if c == _CLOSE[1]:
+                return
+            if c != _COMMA:
+                raise BadJson(f"expected ',' or '}}' after a member at byte {self.pos - 1:,}")
+
+    def _holds_records(self) -> bool:
+        """pos is on a value: is it an array whose first element is an object?"""
+        if self._byte_at(self.pos) != _OPEN[0]:
+            return False
+        match = self._search(_NONSPACE, self.pos + 1, look_ahead=_MAX_KEY_BYTES)
+        return match is not None and match.group()[0] == _OPEN[1]
+
+    def object_with_keys(self) -> tuple[bytes | None, dict[str, bool]]:
+        """pos is on '{': the object's bytes (None over the cap) and, for each of its keys, whether its
+        value is a list of records."""
+        self.mark = self.pos
+        keys: dict[str, bool] = {}
+        for key, _ in self._members():
+            holds = self._holds_records()
+            self.skip_value()
+            if key is not None:
+                keys[key] = holds
+        return self._captured(), keys
+
+    def skip_to(self, position: int) -> None:
+        """Read forward (dropping what is read) to the absolute position."""
+        while self.base + len(self.buf) <= position and not self.eof:
+            self.pos = self.base + len(self.buf)
+            self._fill()
+        self.pos = position
+
+    def member_elements(self, keys: set[str]) -> Iterator[bytes | None]:
+        """pos is on '{': the elements of the arrays under `keys`, each as bytes (None over the cap)."""
+        for key, c in self._members():
+            if key in keys and c == _OPEN[0]:
+                yield from self.elements()
+            else:
+                self.skip_value()
