@@ -1,0 +1,263 @@
+"""Generation (trainer/generate.py): KV-cached decoding against decoding without a cache and against
+transformers' generate() on the same weights, batches against single prompts, rows joining a running batch,
+seeds, stop strings and end tokens, streaming that never splits a character, the sampling filters against
+transformers' logits processors, and the generate() backend for a non-Llama model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from tiny_models import export_llama, make_run, make_tokenizer
+
+from corpus.cli import main as corpus_main
+from trainer.checkpoint import load_model
+from trainer.generate import DecodeBatch, GenerationConfig, Generator, Sequence, process_logits
+from trainer.model import GPT
+
+PROMPTS = [
+    "How do I reset my password?",
+    "Hi",
+    "My order arrived damaged and the box was open. What can I do about a refund?",
+]
+GREEDY = GenerationConfig(max_new_tokens=24, temperature=0, ignore_eos=True)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    return make_tokenizer(tmp_path_factory.mktemp("tok"))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tokenizer):
+    return make_run(tmp_path_factory.mktemp("run"), tokenizer)
+
+
+@pytest.fixture(scope="module")
+def gen(run):
+    return Generator.load(str(run))
+
+
+def greedy_without_cache(model: GPT, ids: list[int], n: int) -> list[int]:
+    """The reference: the whole sequence through the model again for every new token."""
+    x = torch.tensor([ids])
+    out = []
+    with torch.no_grad():
+        for _ in range(n):
+            token = int(model(x)[0, -1].argmax())
+            out.append(token)
+            x = torch.cat([x, torch.tensor([[token]])], dim=1)
+    return out
+
+
+def test_cached_greedy_equals_uncached_and_transformers(gen, run, tokenizer, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    ours = gen.generate(PROMPTS, GREEDY)
+    hf_dir = export_llama(gen.model, tokenizer, tmp_path / "hf")
+    hf = AutoModelForCausalLM.from_pretrained(hf_dir).eval()
+    from_hf = Generator.load(str(hf_dir))  # a Llama folder runs on the trainer's GPT
+    assert from_hf.backend == "gpt"
+    for prompt, completion in zip(PROMPTS, ours, strict=True):
+        ids = gen.encode(prompt)
+        assert completion.prompt_tokens == len(ids)
+        assert len(completion.token_ids) == GREEDY.max_new_tokens
+        assert completion.token_ids == greedy_without_cache(gen.model, ids, GREEDY.max_new_tokens)
+        with torch.no_grad():
+            out = hf.generate(
+                torch.tensor([ids]), max_new_tokens=GREEDY.max_new_tokens, do_sample=False, eos_token_id=None
+            )
+        assert out[0, len(ids) :].tolist() == completion.token_ids
+        assert from_hf.generate_ids([ids], GREEDY)[0].token_ids == completion.token_ids
+    assert len(set(ours[0].token_ids)) > 3  # a model that says something, not one token over and over
+
+
+def test_batched_equals_one_by_one(gen):
+    batched = gen.generate(PROMPTS, GREEDY)
+    for prompt, completion in zip(PROMPTS, batched, strict=True):
+        assert gen.generate([prompt], GREEDY)[0] == completion
+
+
+def test_rows_joining_and_leaving_a_running_batch(gen):
+    """Continuous batching: sequences added between steps, with other limits, decode as they would alone."""
+    alone = {
+        p: gen.generate([p], GenerationConfig(max_new_tokens=n, temperature=0, ignore_eos=True))[0]
+        for p, n in zip(PROMPTS, (5, 20, 12), strict=True)
+    }
+    seqs = [
+        gen.new_sequence(gen.encode(p), GenerationConfig(max_new_tokens=n, temperature=0, ignore_eos=True))
+        for p, n in zip(PROMPTS, (5, 20, 12), strict=True)
+    ]
+    batch = DecodeBatch(gen.model, gen.pad_id)
+    batch.add([seqs[1]])
+    for _ in range(3):
+        batch.step()
+    batch.add([seqs[0], seqs[2]])  # a shorter and a longer prompt join a batch 4 tokens in
+    while batch.rows:
+        batch.step()
+    for prompt, seq in zip(PROMPTS, seqs, strict=True):
+        assert seq.completion() == alone[prompt]
+    assert batch.cache is None  # everything finished and left
+
+
+def test_seed_reproducible_and_rows_seeded_apart(gen):
+    cfg = GenerationConfig(max_new_tokens=16, temperature=1.0, top_k=50, top_p=0.95, seed=7, ignore_eos=True)
+    first = gen.generate(PROMPTS[:2], cfg)
+    assert gen.generate(PROMPTS[:2], cfg) == first
+    other = gen.generate(PROMPTS[:2], GenerationConfig(**{**cfg.__dict__, "seed": 8}))
+    assert other != first
+    # row 1 samples with seed + 1: the same as that prompt alone with that seed
+    alone = gen.generate([PROMPTS[1]], GenerationConfig(**{**cfg.__dict__, "seed": 8}))[0]
+    assert alone == first[1]
+
+
+def test_stop_strings_cut_the_reply(gen):
+    full = gen.generate([PROMPTS[0]], GREEDY)[0]
+    stop = full.text[6:9]
+    assert stop and "\ufffd" not in stop
+    cfg = GenerationConfig(max_new_tokens=24, temperature=0, stop=["never seen", stop], ignore_eos=True)
+    cut = gen.generate([PROMPTS[0]], cfg)[0]
+    assert cut.finish_reason == "stop"
+    assert cut.text == full.text[: full.text.index(stop)]
+    assert len(cut.token_ids) < len(full.token_ids)
+    streamed = list(gen.stream(PROMPTS[0], cfg))
+    assert "".join(streamed) == cut.text  # the start of the stop string was held back, never shown
+
+
+def test_end_tokens_end_the_reply(gen):
+    full = gen.generate([PROMPTS[0]], GREEDY)[0]
+    end = full.token_ids[5]
+    first = full.token_ids.index(end)
+    original = gen.stop_ids
+    gen.stop_ids = {end}
+    try:
+        ended = gen.generate([PROMPTS[0]], GenerationConfig(max_new_tokens=24, temperature=0))[0]
+    finally:
+        gen.stop_ids = original
+    assert ended.finish_reason == "stop"
+    assert ended.token_ids == full.token_ids[:first]  # the end token itself is not part of the reply
+
+
+def test_stream_equals_generate_and_never_splits_a_character(gen, tokenizer):
+    cfg = GenerationConfig(max_new_tokens=30, temperature=0.9, seed=3, ignore_eos=True)
+    pieces = list(gen.stream(PROMPTS[2], cfg))
+    assert "".join(pieces) == gen.generate([PROMPTS[2]], cfg)[0].text
+    # a text whose non-ASCII characters are several byte-level tokens each
+    text = "Café — naïve 日本語 ✓ done"
+    ids = gen.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) > len(text.encode("utf-8")) / 2  # most multi-byte characters are split over tokens
+    seq = Sequence([gen.tokenizer.eos_token_id], GenerationConfig(), gen.tokenizer, set(), len(ids), None)
+    pieces = []
+    for token in ids:
+        seq.push(token)
+        pieces.append(seq.take())
+    assert "".join(pieces) == text
+    assert all("\ufffd" not in p for p in pieces)
+    assert seq.finish_reason == "length"
+
+
+def test_chat_uses_the_template_and_stops_at_end_of_turn(gen):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert gen.chat_prompt(messages) == "<|bos|><|system|>Be brief.<|end|><|user|>Hi<|end|><|assistant|>"
+    end = gen.tokenizer.convert_tokens_to_ids("<|end|>")
+    assert end in gen.stop_ids and gen.tokenizer.eos_token_id in gen.stop_ids
+    reply = gen.chat(messages, GenerationConfig(max_new_tokens=12, temperature=0))
+    assert end not in reply.token_ids
+    assert (
+        "".join(gen.stream_chat(messages, GenerationConfig(max_new_tokens=12, temperature=0))) == reply.text
+    )
+
+
+def test_sampling_filters_agree_with_transformers():
+    from transformers import (
+        RepetitionPenaltyLogitsProcessor,
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    torch.manual_seed(0)
+    logits = torch.randn(300) * 0.5
+    seen = [3, 17, 17, 250, 5]
+    cfg = GenerationConfig(temperature=0.7, top_k=40, top_p=0.8, repetition_penalty=1.3)
+    ours = process_logits(logits, cfg, seen)
+    ids, theirs = torch.tensor([seen]), logits[None].clone()
+    for processor in (
+        RepetitionPenaltyLogitsProcessor(1.3),
+        TemperatureLogitsWarper(0.7),
+        TopKLogitsWarper(40),
+        TopPLogitsWarper(0.8),
+    ):
+        theirs = processor(ids, theirs)
+    assert torch.equal(torch.isinf(ours), torch.isinf(theirs[0]))
+    kept = ~torch.isinf(ours)
+    assert 1 < int(kept.sum()) < 40
+    torch.testing.assert_close(ours[kept], theirs[0][kept])
+
+
+def test_prompt_longer_than_the_model_is_refused(gen):
+    from corpus.errors import InputError
+
+    with pytest.raises(InputError, match="positions"):
+        gen.generate_ids([[5] * 300], GREEDY)
+    near_end = gen.generate_ids([[5] * 250], GREEDY)[0]  # 256 positions: room for 6 tokens
+    assert len(near_end.token_ids) == 6 and near_end.finish_reason == "length"
+
+
+def test_bad_settings_name_the_field():
+    for bad, field in (
+        ({"temperature": -1}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"top_k": -2}, "top_k"),
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"stop": [""]}, "stop"),
+    ):
+        with pytest.raises(ValueError, match=field):
+            GenerationConfig(**bad).check()
+
+
+def test_transformers_backend_for_a_non_llama_model(tmp_path, shared):
+    """A GPT-2 folder is not Llama-shaped: it runs on transformers' generate() through the same API."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    folder = tmp_path / "gpt2"
+    config = GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=128, vocab_size=50257)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(shared / "tokenizers" / "gpt2" / name, folder / name)
+    gen = Generator.load(str(folder))
+    assert gen.backend == "transformers"
+    assert gen.notes and "chat template" in gen.notes[0]  # GPT-2 has none: corpus's is used, and said so
+    cfg = GenerationConfig(max_new_tokens=10, temperature=0, ignore_eos=True)
+    out = gen.generate(["Hello world", "The King James Bible says"], cfg)
+    for prompt, completion in zip(["Hello world", "The King James Bible says"], out, strict=True):
+        ids = gen.encode(prompt)
+        direct = gen.model.generate(
+            torch.tensor([ids]), max_new_tokens=10, do_sample=False, eos_token_id=None
+        )
+        assert completion.token_ids == direct[0, len(ids) :].tolist()
+        assert "".join(gen.stream(prompt, cfg)) == completion.text
+    sampled = GenerationConfig(max_new_tokens=8, temperature=1.0, seed=1, ignore_eos=True)
+    assert gen.generate(["Hello"], sampled) == gen.generate(["Hello"], sampled)
+
+
+def test_not_a_model_is_one_line(tmp_path):
+    from corpus.errors import InputError
+
+    with pytest.raises(InputError):
+        load_model(str(tmp_path))
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(InputError, match="causal language model"):
+        Generator.load(str(tmp_path))
+
+
+def test_generate_command(run, capsys):
+    args = ["generate", str(run), "--prompt", "Hello", "--max-new-tokens", "8", "--temperature", "0"]
+    assert corpus_main(args) == 0
+    first = capsys.readouterr().out
+    assert corpus_main(args) == 0
+    assert capsys.readouterr().out == first and first.strip()
+    assert corpus_main(["generate", str(run), "--prompt", "Hi", "--top-p", "2"]) == 2
+    assert "top_p" in capsys.readouterr().err

@@ -1,0 +1,716 @@
+"""Generation: the one API that evaluate, chat, serve and the trainer's samples use.
+
+    gen = Generator.load("runs/tiny")                     # a run, a checkpoint folder or a local HF folder
+    gen.generate(["Once upon a time"], GenerationConfig(max_new_tokens=64, temperature=0))
+    for piece in gen.stream_chat([{"role": "user", "content": "Hi"}], GenerationConfig(temperature=0.7)):
+        print(piece, end="", flush=True)
+
+The trainer's own GPT (runs and Llama-family HF folders) decodes with a KV cache: one forward pass over the
+prompts (the prefill), then one token per step. Prompts of different lengths share a batch by left padding:
+every row's cache slots end at the same slot, each row's tokens carry their own positions, and a boolean
+mask keeps queries off the padding. Rows that finish leave the batch (`KVCache.keep_rows`), and new rows can
+join between steps (`DecodeBatch.add`: prefilled on their own, then merged into the cache), which is what the
+server's dynamic batching runs on. Other HF causal LMs (GPT-2, ...) go through transformers' `generate()`.
+
+Text comes out incrementally: each new token is decoded together with a few tokens before it and only the
+difference is emitted, held back while it ends in a partial UTF-8 character (U+FFFD) or could be the start of
+a stop string. A reply ends at the end-of-document or end-of-turn token (`<|end|>` in chats), at a stop
+string (cut before it), at `max_new_tokens` or at the model's last position.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from corpus.errors import InputError
+from trainer.checkpoint import LLAMA_TYPES, LoadedModel, hf_model_config, is_hf_folder, is_run, load_model
+from trainer.model import GPT, KVCache
+
+log = logging.getLogger(__name__)
+
+# tokens that end a reply besides the tokenizer's own end-of-sequence token: end of a chat turn in the
+# formats of corpus (<|end|>), Llama 3, ChatML and GPT-2
+END_TOKENS = ("<|end|>", "<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>")
+# corpus's template (corpus/tokenization/chat.py), used for tokenizers that carry none
+FALLBACK_TEMPLATE = (
+    "{{ bos_token or '' }}"
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
+DETOKENIZE_CONTEXT = 6  # tokens decoded before a new one, so merges across the boundary decode as in full
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 128
+    temperature: float = 1.0  # 0: greedy
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1: off
+    repetition_penalty: float = (
+        1.0  # transformers' definition: seen tokens' logits divided (or multiplied) by it
+    )
+    stop: list[str] = field(default_factory=list)  # the reply is cut before the first of these
+    seed: int | None = None  # row i of a batch samples from torch.Generator seeded seed + i
+    ignore_eos: bool = False  # keep going past end tokens (benchmarks: always max_new_tokens)
+
+    def check(self) -> None:
+        """ValueError naming the first bad field."""
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, not {self.max_new_tokens!r}")
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature must be >= 0, not {self.temperature!r}")
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ValueError(f"top_k must be an integer >= 0, not {self.top_k!r}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {self.top_p!r}")
+        if not self.repetition_penalty > 0:
+            raise ValueError(f"repetition_penalty must be > 0, not {self.repetition_penalty!r}")
+        if any(not isinstance(s, str) or not s for s in self.stop):
+            raise ValueError("stop strings must be non-empty strings")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass
+class Completion:
+    text: str
+    token_ids: list[int]  # the generated tokens, without the end token
+    finish_reason: str  # "stop" (end token or stop string) or "length" (max_new_tokens or the model's end)
+    prompt_tokens: int
+
+
+class Sequence:
+    """One prompt being continued: its tokens, its sampling settings and random generator, and the text
+    emitted so far (incremental decoding with stop strings)."""
+
+    def __init__(
+        self,
+        prompt_ids: list[int],
+        cfg: GenerationConfig,
+        tokenizer: Any,
+        stop_ids: set[int],
+        limit: int,
+        seed: int | None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.prompt_ids = list(prompt_ids)
+        self.cfg = cfg
+        self.token_ids: list[int] = []
+        self.finish_reason: str | None = None
+        self.limit = limit  # tokens it may generate (max_new_tokens, or fewer near the model's last position)
+        self.stop_ids = set() if cfg.ignore_eos else stop_ids
+        self.generator = None
+        if not cfg.greedy:
+            self.generator = torch.Generator(device=device)
+            if seed is None:
+                self.generator.seed()
+            else:
+                self.generator.manual_seed(seed)
+        self._decode = _decoder(tokenizer)
+        self._ids = list(prompt_ids)  # what the incremental decoder reads
+        self._prefix = max(len(prompt_ids) - DETOKENIZE_CONTEXT, 0)
+        self._read = len(prompt_ids)
+        self._held = ""  # decoded text held back: it could be the start of a stop string
+        self._out: list[str] = []  # emitted text not yet taken by a stream
+        self.text = ""  # all emitted text
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None
+
+    def push(self, token: int) -> None:
+        """Take one generated token: end on an end token, the limit or a stop string; emit the new text."""
+        if token in self.stop_ids:
+            self.finish("stop")
+            return
+        self.token_ids.append(token)
+        self._ids.append(token)
+        self._emit(self._detokenize(final=False))
+        if not self.finished and len(self.token_ids) >= self.limit:
+            self.finish("length")
+
+    def finish(self, reason: str) -> None:
+        if self.finished:
+            return
+        self._emit(self._detokenize(final=True))  # an unfinished UTF-8 character comes out as U+FFFD
+        if self.finished:  # the flushed text held a stop string
+            return
+        self._put(self._held)
+        self._held = ""
+        self.finish_reason = reason
+
+    def take(self) -> str:
+        """The text emitted since the last call."""
+        out, self._out = "".join(self._out), []
+        return out
+
+    def completion(self) -> Completion:
+        return Completion(
+            self.text, list(self.token_ids), self.finish_reason or "length", len(self.prompt_ids)
+        )
+
+    def _detokenize(self, final: bool) -> str:
+        if self._read == len(self._ids):
+            return ""
+        before = self._decode(self._ids[self._prefix : self._read])
+        now = self._decode(self._ids[self._prefix :])
+        if len(now) <= len(before) or (now.endswith("\ufffd") and not final):
+            return ""  # nothing new yet, or a UTF-8 character still being spelled byte by byte
+        self._prefix, self._read = self._read, len(self._ids)
+        return now[len(before) :]
+
+    def _emit(self, delta: str) -> None:
+        if not delta and not self._held:
+            return
+        text = self._held + delta
+        stops = [(text.find(s), s) for s in self.cfg.stop]
+        found = [i for i, _ in stops if i >= 0]
+        if found:
+            self._put(text[: min(found)])
+            self._held = ""
+            self.finish_reason = "stop"
+            return
+        hold = _stop_prefix_length(text, self.cfg.stop)
+        self._put(text[: len(text) - hold])
+        self._held = text[len(text) - hold :]
+
+    def _put(self, text: str) -> None:
+        if text:
+            self._out.append(text)
+            self.text += text
+
+
+def _stop_prefix_length(text: str, stops: list[str]) -> int:
+    """Length of the longest end of `text` that begins some stop string (so must be held back)."""
+    best = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), best, -1):
+            if text.endswith(stop[:n]):
+                best = n
+                break
+    return best
+
+
+def _decoder(tokenizer: Any):
+    """ids -> text, skipping special tokens; the Rust tokenizer directly when there is one (no per-call
+    Python overhead in the decode loop)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return lambda ids: backend.decode(ids, skip_special_tokens=True)
+    return lambda ids: tokenizer.decode(ids, skip_special_tokens=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sampling
+
+
+def apply_repetition_penalty(logits: torch.Tensor, seen: list[int], penalty: float) -> torch.Tensor:
+    """transformers' rule: a seen token's logit is divided by the penalty when positive, multiplied when not."""
+    if penalty == 1.0 or not seen:
+        return logits
+    ids = torch.tensor(sorted(set(seen)), device=logits.device)
+    scores = logits[ids]
+    logits = logits.clone()
+    logits[ids] = torch.where(scores > 0, scores / penalty, scores * penalty)
+    return logits
+
+
+def process_logits(logits: torch.Tensor, cfg: GenerationConfig, seen: list[int]) -> torch.Tensor:
+    """One row's logits (vocab,) as sampled from: repetition penalty, then temperature, top-k and top-p (in
+    transformers' order); filtered-out tokens at -inf."""
+    logits = apply_repetition_penalty(logits.float(), seen, cfg.repetition_penalty)
+    if cfg.greedy:
+        return logits
+    logits = logits / cfg.temperature
+    if 0 < cfg.top_k < logits.numel():
+        kth = torch.topk(logits, cfg.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if cfg.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits)  # ascending
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cumulative <= 1 - cfg.top_p
+        drop[-1] = False  # always keep the most likely token
+        logits = logits.masked_fill(drop.scatter(0, order, drop), float("-inf"))
+    return logits
+
+
+def sample_token(logits: torch.Tensor, cfg: GenerationConfig, seen: list[int], generator) -> int:
+    """One token from one row's logits: the most likely (greedy), or a draw from `generator`."""
+    logits = process_logits(logits, cfg, seen)
+    if cfg.greedy:
+        return int(logits.argmax())
+    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+
+
+def sample_tokens(logits: torch.Tensor, seqs: list[Sequence]) -> list[int]:
+    """Next token of every row (logits (B, vocab)); one argmax for a batch that is all plain greedy."""
+    if all(s.cfg.greedy and s.cfg.repetition_penalty == 1.0 for s in seqs):
+        return logits.argmax(-1).tolist()
+    return [
+        sample_token(row, s.cfg, s.prompt_ids + s.token_ids, s.generator)
+        for row, s in zip(logits, seqs, strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# KV-cached decoding on the trainer's GPT
+
+
+def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids (B, P) padded on the left, valid (B, P) True on real tokens)."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    valid = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        valid[i, width - len(p) :] = True
+    return ids.to(device), valid.to(device)
+
+
+class DecodeBatch:
+    """Sequences decoded together on the trainer's GPT, one token per row per `step()`.
+
+    Cache slots are right-aligned: every row's last token sits in the same slot, and row i's tokens fill
+    slots [start_i, length). `valid` (rows, slots) marks the filled ones; positions count from each row's
+    start. Rows join with `add` (prefilled on their own, then merged into the cache, which is reallocated
+    with room for every row's remaining tokens) and leave when finished (`KVCache.keep_rows`); slots that no
+    row uses any more are cut off the front, so a long-running batch does not grow."""
+
+    def __init__(self, model: GPT, pad_id: int = 0) -> None:
+        self.model = model
+        self.pad_id = pad_id
+        self.rows: list[Sequence] = []
+        self.cache: KVCache | None = None
+        self.valid: torch.Tensor | None = None  # (rows, cache slots) bool
+        self.start = torch.zeros(0, dtype=torch.long)  # first slot of each row
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @torch.inference_mode()
+    def add(self, seqs: list[Sequence]) -> None:
+        """Prefill new sequences (one left-padded forward pass), sample their first tokens, merge them in."""
+        if not seqs:
+            return
+        ids, valid = _left_pad([s.prompt_ids for s in seqs], self.pad_id, self.device)
+        B, P = ids.shape
+        cache = KVCache(self.model.config, B, P, self.device, self.dtype)
+        if bool(valid.all()):
+            logits = self.model(ids, cache=cache)[:, -1]  # plain causal attention, no mask
+        else:
+            positions = (valid.long().cumsum(-1) - 1).clamp(min=0)
+            causal = torch.ones(P, P, dtype=torch.bool, device=self.device).tril()
+            # padding queries attend to themselves only: a row of all -inf would make NaNs that reach the
+            # cached values of the pads (masked out later, but 0 * NaN is still NaN)
+            mask = (causal & valid[:, None, :]) | torch.eye(P, dtype=torch.bool, device=self.device)
+            logits = self.model(ids, positions=positions, attn_mask=mask[:, None], cache=cache)[:, -1]
+        for seq, token in zip(seqs, sample_tokens(logits, seqs), strict=True):
+            seq.push(token)
+        self._merge(cache, valid, (P - valid.sum(-1)).cpu(), seqs)
+        self._drop_finished()
+
+    @torch.inference_mode()
+    def step(self) -> None:
+        """Feed every row its last token and sample the next."""
+        if not self.rows:
+            return
+        cache, S = self.cache, self.cache.length
+        if S == cache.max_len:
+            self._reserve(S + 1)
+            cache = self.cache
+        self.valid[:, S] = True
+        last = torch.tensor([s.token_ids[-1] for s in self.rows], device=self.device)[:, None]
+        if bool((self.start == 0).all()):
+            logits = self.model(last, cache=cache)[:, -1]  # positions equal slots, every slot valid
+        else:
+            positions = (S - self.start).to(self.device)[:, None]
+            logits = self.model(
+                last, positions=positions, attn_mask=self.valid[:, None, None, : S + 1], cache=cache
+            )
+            logits = logits[:, -1]
+        for seq, token in zip(self.rows, sample_tokens(logits, self.rows), strict=True):
+            seq.push(token)
+        self._drop_finished()
+
+    def _remaining(self) -> int:
+        return max((s.limit - len(s.token_ids) for s in self.rows), default=0)
+
+    def _merge(self, new: KVCache, new_valid: torch.Tensor, new_start: torch.Tensor, seqs: list[Sequence]):
+        """One cache holding the running rows then the new ones, right-aligned, with room for every row's
+        remaining tokens."""
+        old_rows = len(self.rows)
+        self.rows = self.rows + seqs
+        S_old = self.cache.length if self.cache is not None else 0
+        S = max(S_old, new.length)
+        capacity = S + self._remaining()
+        merged = KVCache(self.model.config, len(self.rows), capacity, self.device, self.dtype)
+        valid = torch.zeros((len(self.rows), capacity), dtype=torch.bool, device=self.device)
+        if old_rows:
+            shift = S - S_old
+            merged.k[:, :old_rows, :, shift:S] = self.cache.k[:, :, :, :S_old]
+            merged.v[:, :old_rows, :, shift:S] = self.cache.v[:, :, :, :S_old]
+            valid[:old_rows, shift:S] = self.valid[:, :S_old]
+            self.start = self.start + shift
+        shift = S - new.length
+        merged.k[:, old_rows:, :, shift:S] = new.k[:, :, :, : new.length]
+        merged.v[:, old_rows:, :, shift:S] = new.v[:, :, :, : new.length]
+        valid[old_rows:, shift:S] = new_valid
+        merged.length = S
+        self.cache, self.valid = merged, valid
+        self.start = torch.cat([self.start, new_start + shift])
+
+    def _reserve(self, capacity: int) -> None:
+        """Room for `capacity` slots (a row was given more tokens than planned: never in normal use)."""
+        cache = self.cache
+        grown = KVCache(self.model.config, len(self.rows), capacity, self.device, self.dtype)
+        grown.k[:, :, :, : cache.length] = cache.k[:, :, :, : cache.length]
+        grown.v[:, :, :, : cache.length] = cache.v[:, :, :, : cache.length]
+        grown.length = cache.length
+        valid = torch.zeros((len(self.rows), capacity), dtype=torch.bool, device=self.device)
+        valid[:, : cache.length] = self.valid[:, : cache.length]
+        self.cache, self.valid = grown, valid
+
+    def _drop_finished(self) -> None:
+        keep = [i for i, s in enumerate(self.rows) if not s.finished]
+        if len(keep) == len(self.rows):
+            return
+        if not keep:
+            self.rows, self.cache, self.valid = [], None, None
+            self.start = torch.zeros(0, dtype=torch.long)
+            return
+        index = torch.tensor(keep, device=self.device)
+        self.cache.keep_rows(index)
+        self.valid = self.valid[index]
+        self.start = self.start[torch.tensor(keep)]
+        self.rows = [self.rows[i] for i in keep]
+        cut = int(self.start.min())
+        if cut:  # slots before every remaining row's first one: drop them
+            self.cache.k = self.cache.k[:, :, :, cut:]
+            self.cache.v = self.cache.v[:, :, :, cut:]
+            self.cache.length -= cut
+            self.cache.max_len -= cut
+            self.valid = self.valid[:, cut:]
+            self.start = self.start - cut
+
+
+# --------------------------------------------------------------------------------------------------------------
+# transformers' generate() for HF causal LMs that are not Llama-shaped
+
+
+@dataclass
+class HFModel:
+    """A transformers causal LM loaded from a local folder (the `generate()` backend)."""
+
+    model: Any
+    tokenizer_dir: str
+    path: str
+
+
+class _Streamer:
+    """transformers streamer that hands generated token ids to a queue (the prompt, sent first, is skipped)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        for token in value.reshape(-1).tolist():
+            self.queue.put(token)
+
+    def end(self) -> None:
+        self.queue.put(None)
+
+
+def _hf_generation_config(cfg: GenerationConfig, stop_ids: set[int], pad_id: int):
+    from transformers import GenerationConfig as HFGenerationConfig
+
+    sampling = {} if cfg.greedy else {"temperature": cfg.temperature, "top_k": cfg.top_k, "top_p": cfg.top_p}
+    return HFGenerationConfig(
+        max_new_tokens=cfg.max_new_tokens,
+        do_sample=not cfg.greedy,
+        repetition_penalty=cfg.repetition_penalty,
+        eos_token_id=None if cfg.ignore_eos else sorted(stop_ids),
+        pad_token_id=pad_id,
+        **sampling,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the public API
+
+
+def _load_tokenizer(folder: str):
+    """transformers' tokenizer of a folder (chat template included); a GPT-2 style folder (vocab.json and
+    merges.txt only, which AutoTokenizer cannot open beside a Llama config) is wrapped by hand."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    try:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, TypeError, KeyError):
+        from corpus.tokenization import load_tokenizer
+
+        loaded = load_tokenizer(folder)
+        loaded.tokenizer.encode_special_tokens = False  # prompts may hold role markers
+        return PreTrainedTokenizerFast(
+            tokenizer_object=loaded.tokenizer, eos_token=loaded.eos_token, bos_token=loaded.bos_token
+        )
+
+
+class Generator:
+    """Generation from one model: `Generator.load(path)` or `Generator(LoadedModel)`."""
+
+    def __init__(self, loaded: LoadedModel | HFModel, tokenizer: Any = None) -> None:
+        self.loaded = loaded
+        self.path = loaded.path
+        self.tokenizer = tokenizer if tokenizer is not None else _load_tokenizer(loaded.tokenizer_dir)
+        self.model = loaded.model
+        self.device = next(self.model.parameters()).device
+        if isinstance(loaded, HFModel):
+            self.backend = "transformers"
+            config = self.model.config
+            self.max_seq_len = int(
+                getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 2048)
+            )
+        else:
+            self.backend = "gpt"
+            self.max_seq_len = self.model.config.max_seq_len
+        self.notes: list[str] = []  # what the user should know (a chat template that was substituted)
+        if not getattr(self.tokenizer, "chat_template", None):
+            self.tokenizer.chat_template = FALLBACK_TEMPLATE
+            self.notes.append(
+                f"{loaded.tokenizer_dir} has no chat template; using corpus's "
+                "<|bos|><|role|>content<|end|> template"
+            )
+            log.warning(self.notes[-1])
+        self.stop_ids = self._end_token_ids()
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
+
+    @classmethod
+    def load(cls, path: str, device: str | torch.device = "cpu", checkpoint: str = "best") -> Generator:
+        """A trainer run, a checkpoint folder, or a local HF causal-LM folder (Llama-family ones run on the
+        trainer's GPT with its KV cache, others on transformers' generate())."""
+        path = os.fspath(path)
+        if os.path.isdir(path) and not is_run(path) and is_hf_folder(path) and not _gpt_can_run(path):
+            return cls(_load_hf_causal_lm(path, device))
+        return cls(load_model(path, device, checkpoint))
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(os.path.normpath(self.path)) or self.path
+
+    def _end_token_ids(self) -> set[int]:
+        ids = set()
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        vocab = self.tokenizer.get_vocab()
+        ids.update(vocab[t] for t in END_TOKENS if t in vocab)
+        generation = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        if generation is not None:
+            ids.update(generation if isinstance(generation, list) else [generation])
+        return ids
+
+    # -- prompts
+
+    def encode(self, text: str) -> list[int]:
+        """A plain prompt's ids. The tokenizer's own special tokens (a Llama BOS); a run's model, trained on
+        documents that each follow an end-of-document token, gets that token in front."""
+        ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        if self.loaded.__class__ is LoadedModel and self.loaded.kind == "run":
+            bos = self.tokenizer.bos_token_id
+            if not ids or ids[0] != bos:
+                ids = [self.tokenizer.eos_token_id, *ids]
+        return ids
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
+        """The conversation rendered by the tokenizer's chat template, ending with the assistant's cue."""
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        # the template writes the BOS itself
+        return self.tokenizer(self.chat_prompt(messages), add_special_tokens=False)["input_ids"]
+
+    # -- generation
+
+    def new_sequence(self, prompt_ids: list[int], cfg: GenerationConfig, seed: int | None = None) -> Sequence:
+        """A sequence ready for a DecodeBatch; InputError when the prompt does not fit the model."""
+        if not prompt_ids:
+            raise InputError("empty prompt")
+        if len(prompt_ids) >= self.max_seq_len:
+            raise InputError(
+                f"prompt of {len(prompt_ids)} tokens; the model has {self.max_seq_len} positions"
+            )
+        limit = min(cfg.max_new_tokens, self.max_seq_len - len(prompt_ids))
+        return Sequence(prompt_ids, cfg, self.tokenizer, self.stop_ids, limit, seed, self.device)
+
+    def generate_ids(self, prompts: list[list[int]], cfg: GenerationConfig) -> list[Completion]:
+        """Continue token-id prompts, all in one batch; row i samples with seed cfg.seed + i."""
+        cfg.check()
+        if not prompts:
+            return []
+        seqs = [self.new_sequence(p, cfg, _row_seed(cfg, i)) for i, p in enumerate(prompts)]
+        if self.backend == "transformers":
+            self._hf_generate(seqs, cfg)
+        else:
+            batch = DecodeBatch(self.model, self.pad_id)
+            batch.add(seqs)
+            while batch.rows:
+                batch.step()
+        return [s.completion() for s in seqs]
+
+    def generate(self, prompts: list[str], cfg: GenerationConfig) -> list[Completion]:
+        return self.generate_ids([self.encode(p) for p in prompts], cfg)
+
+    def chat(self, messages: list[dict[str, str]], cfg: GenerationConfig) -> Completion:
+        return self.generate_ids([self.encode_chat(messages)], cfg)[0]
+
+    def chat_batch(
+        self, conversations: list[list[dict[str, str]]], cfg: GenerationConfig
+    ) -> list[Completion]:
+        return self.generate_ids([self.encode_chat(m) for m in conversations], cfg)
+
+    def stream_ids(self, prompt_ids: list[int], cfg: GenerationConfig) -> Iterator[str]:
+        """The reply's text piece by piece; never splits a UTF-8 character or shows part of a stop string.
+        The finished sequence's Completion is the generator's return value."""
+        cfg.check()
+        seq = self.new_sequence(prompt_ids, cfg, cfg.seed)
+        if self.backend == "transformers":
+            yield from self._hf_stream(seq, cfg)
+            return seq.completion()
+        batch = DecodeBatch(self.model, self.pad_id)
+        batch.add([seq])
+        while True:
+            piece = seq.take()
+            if piece:
+                yield piece
+            if not batch.rows:
+                return seq.completion()
+            batch.step()
+
+    def stream(self, prompt: str, cfg: GenerationConfig) -> Iterator[str]:
+        return self.stream_ids(self.encode(prompt), cfg)
+
+    def stream_chat(self, messages: list[dict[str, str]], cfg: GenerationConfig) -> Iterator[str]:
+        return self.stream_ids(self.encode_chat(messages), cfg)
+
+    # -- transformers backend
+
+    def _hf_inputs(self, seqs: list[Sequence]) -> tuple[torch.Tensor, torch.Tensor]:
+        ids, valid = _left_pad([s.prompt_ids for s in seqs], self.pad_id, self.device)
+        return ids, valid.long()
+
+    def _hf_run(self, seqs: list[Sequence], cfg: GenerationConfig, **kwargs) -> torch.Tensor:
+        ids, mask = self._hf_inputs(seqs)
+        gen_cfg = _hf_generation_config(cfg, seqs[0].stop_ids or self.stop_ids, self.pad_id)
+        gen_cfg.max_new_tokens = max(s.limit for s in seqs)
+        if cfg.stop:
+            gen_cfg.stop_strings = cfg.stop
+            kwargs["tokenizer"] = self.tokenizer
+        with torch.inference_mode(), torch.random.fork_rng(devices=[]):
+            if (
+                cfg.seed is not None
+            ):  # generate() draws from the global generator; forked, so it is left alone
+                torch.manual_seed(cfg.seed)
+            return self.model.generate(
+                input_ids=ids, attention_mask=mask, generation_config=gen_cfg, **kwargs
+            )
+
+    def _hf_generate(self, seqs: list[Sequence], cfg: GenerationConfig) -> None:
+        out = self._hf_run(seqs, cfg)
+        width = out.shape[1] - max(len(s.prompt_ids) for s in seqs)
+        for seq, row in zip(seqs, out[:, out.shape[1] - width :].tolist(), strict=True):
+            for token in row:
+                if seq.finished:
+                    break
+                seq.push(token)
+            seq.finish("length")
+
+    def _hf_stream(self, seq: Sequence, cfg: GenerationConfig) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        cancelled = threading.Event()
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
+
+        streamer = _Streamer()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._hf_run(
+                    [seq], cfg, streamer=streamer, stopping_criteria=StoppingCriteriaList([Cancelled()])
+                )
+            except BaseException as err:  # handed to the consumer below
+                errors.append(err)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            while (token := streamer.queue.get()) is not None:
+                if not seq.finished:
+                    seq.push(token)
+                    if seq.finished:
+                        cancelled.set()
+                piece = seq.take()
+                if piece:
+                    yield piece
+            seq.finish("length")
+            piece = seq.take()
+            if piece:
+                yield piece
+        finally:
+            cancelled.set()
+            thread.join()
+        if errors:
+            raise errors[0]
+
+
+def _row_seed(cfg: GenerationConfig, row: int) -> int | None:
+    return None if cfg.seed is None else cfg.seed + row
+
+
+def _gpt_can_run(path: str) -> bool:
+    """Whether an HF folder is a Llama-family model the trainer's GPT represents exactly."""
+    try:
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        if config.get("model_type") not in LLAMA_TYPES:
+            return False
+        hf_model_config(config, path)
+        return True
+    except InputError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # load_model reports what is wrong with the folder
+
+
+def _load_hf_causal_lm(path: str, device: str | torch.device) -> HFModel:
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{path} is not a causal language model transformers can load: {first}") from None
+    return HFModel(model.to(device).eval(), path, path)
