@@ -6,12 +6,33 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import shlex
+import signal
 import sys
+import threading
 
 import corpus
 import corpus.commands
 from corpus.errors import CorpusError
+
+
+class Terminated(BaseException):
+    """SIGTERM (what a job scheduler sends before it kills a job), raised in the main process so that every
+    `with` and `finally` on the way out runs: worker pools are terminated and joined, nothing is orphaned.
+    A BaseException, so that no `except Exception` on the way swallows it."""
+
+
+def _on_sigterm(main_pid: int):
+    def handler(signum, frame):
+        if os.getpid() != main_pid:  # a forked worker inherits the handler: it dies as it would by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["corpus", *argv])  # kept by runs, so that they can say how to resume
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:  # signal handlers can only be set from the main thread
+        previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     try:
         return int(args.func(args) or 0)
     except CorpusError as err:
@@ -39,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("corpus: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        resume = "; run the same command again to resume" if hasattr(args, "overwrite") else ""
+        print(f"corpus: terminated by SIGTERM{resume}", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

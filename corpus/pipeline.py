@@ -9,6 +9,7 @@ of workers, and finished tasks are skipped when an interrupted run is started ag
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -31,9 +32,17 @@ from datatrove.utils.stats import PipelineStats
 
 import corpus
 from corpus.dedup.signatures import shard_rows
-from corpus.errors import OutputError, RecipeError
+from corpus.errors import InputError, OutputError, RecipeError
 from corpus.files import file_digest
 from corpus.global_step import ApplyGlobal
+from corpus.output import (
+    check_creatable,
+    check_not_file,
+    check_separate,
+    clear_output,
+    create_output,
+    folder_inputs,
+)
 from corpus.readers import InputReader, list_input_files
 from corpus.recipe import Recipe, is_after_run, is_global, load_recipe
 from corpus.registry import build_step
@@ -154,33 +163,79 @@ def list_shards(folder: str) -> list[str]:
 # --- checks before anything is written -------------------------------------------------------------------
 
 
-def _check_output(output_dir: str, fingerprint: str, overwrite: bool) -> None:
+def _input_paths(input_path: str, root: str, files: list[str]) -> list[str]:
+    """What the run reads, for the output checks: a folder input is the folder (it is listed recursively),
+    a file or a glob the files themselves."""
+    paths = [os.path.join(root, f) for f in files]
+    if os.path.isdir(input_path) and not any(ch in input_path for ch in "*?["):
+        return folder_inputs(input_path, paths)
+    return paths
+
+
+def _check_output(output_dir: str, inputs: list[str], listing: dict[str, Any], overwrite: bool) -> None:
+    """Refuse an output that overlaps the input, is not a folder, belongs to something else, or holds a run
+    of another recipe or input (naming what differs); with --overwrite, empty a folder of a corpus run.
+    Raises before anything is deleted or written."""
+    check_separate(output_dir, inputs)
+    check_not_file(output_dir)
     out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {output_dir} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
         run_file = out / ".corpus" / "run.json"
-        if overwrite:
-            shutil.rmtree(out)
-        elif not run_file.is_file():
+        if not run_file.is_file():
             raise OutputError(
                 f"output {output_dir} is not empty and holds no corpus run; use another --output or --overwrite"
             )
-        elif json.loads(run_file.read_text()).get("fingerprint") != fingerprint:
+        try:
+            previous = json.loads(run_file.read_text())
+        except (OSError, ValueError):
+            previous = {}
+        if previous.get("fingerprint") != listing["fingerprint"]:
             raise OutputError(
-                f"output {output_dir} holds a run of another recipe or input; use another --output or --overwrite"
+                f"output {output_dir} holds a run of another {_what_changed(previous, listing)}; "
+                "use another --output, or --overwrite to start again"
             )
-    parent = out if out.is_dir() else next(p for p in [out, *out.parents] if p.exists())
-    if not parent.is_dir():
-        raise OutputError(f"output {output_dir} cannot be created: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output {output_dir} is not writable")
+    check_creatable(output_dir)
+    if overwrite:
+        clear_output(output_dir)  # refuses a folder that no corpus command made
 
 
-def _fingerprint(recipe: Recipe, root: str, files: list[str]) -> str:
-    sizes = [(f, os.path.getsize(os.path.join(root, f))) for f in files]
+def _what_changed(previous: dict[str, Any], listing: dict[str, Any]) -> str:
+    """'recipe' or 'input (x is gone, ...)': what differs between an earlier run's listing and this one."""
+    if previous.get("recipe") != listing["recipe"]:
+        return "recipe"
+    before = {f: size for f, size in previous.get("input", [])}
+    now = {f: size for f, size in listing["input"]}
+    changes = [f"{f} is gone" for f in sorted(before.keys() - now.keys())]
+    changes += [f"{f} is new" for f in sorted(now.keys() - before.keys())]
+    for f in sorted(before.keys() & now.keys()):
+        if before[f] != now[f]:
+            was, is_ = (f"{v:,} bytes" if v is not None else "unreadable" for v in (before[f], now[f]))
+            changes.append(f"{f} changed ({was}, now {is_})")
+    if not changes:
+        return "input"
+    more = f" and {len(changes) - 3} more changes" if len(changes) > 3 else ""
+    return "input (" + "; ".join(changes[:3]) + more + ")"
+
+
+def file_size(path: str) -> int | None:
+    """Size of an input file, or None where it cannot be had (a dangling symlink, a symlink loop, a file
+    deleted or made unreadable since the listing): the reader counts such a file when it gets to it."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def _input_listing(recipe: Recipe, root: str, files: list[str]) -> dict[str, Any]:
+    """The recipe and every input file's size, and their fingerprint: a rerun into the same output resumes
+    only when both are unchanged, and is told which file changed otherwise."""
+    sizes = [(f, file_size(os.path.join(root, f))) for f in files]
     blob = orjson.dumps({"recipe": recipe.to_dict(), "input": sizes}, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(blob).hexdigest()
+    return {
+        "fingerprint": hashlib.sha256(blob).hexdigest(),
+        "recipe": recipe.to_dict(),
+        "input": [list(pair) for pair in sizes],
+    }
 
 
 # --- execution ---------------------------------------------------------------------------------------------
@@ -297,7 +352,7 @@ def _run_stage(
     os.makedirs(progress_dir, exist_ok=True)
     if stage.index == 0:
         reader: PipelineStep = InputReader(root, files, progress_dir=progress_dir, **recipe.input)
-        input_bytes = sum(os.path.getsize(os.path.join(root, f)) for f in files)
+        input_bytes = sum(file_size(os.path.join(root, f)) or 0 for f in files)
         tasks = recipe.tasks or default_tasks(len(files), input_bytes)
     else:
         shards = list_shards(os.path.join(work, f"stage-{stage.index - 1}"))
@@ -346,41 +401,221 @@ def run_recipe(
     report: bool = True,
     progress: bool = False,
     overwrite: bool = False,
+    keep_work: bool = False,
+    command: str | None = None,
 ) -> dict[str, Any]:
-    """Run a recipe over an input file/folder/glob into output_dir. Returns the run statistics."""
+    """Run a recipe over an input file/folder/glob into output_dir. Returns the run statistics.
+
+    Every check comes before anything is deleted or written. A run that stops (killed, SIGTERM, full disk)
+    resumes where it stopped when started again with the same recipe and input. Once it is complete, the
+    stage datasets and global-step decisions under OUT/.corpus are removed unless keep_work; what stays
+    there (run.json, task logs and statistics) is small. `command` (the command line) is kept in run.json,
+    so that `corpus inspect` can say how to resume an unfinished run."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if workers < 1:
         raise RecipeError(f"--workers must be at least 1, got {workers}")
     if executor not in ("local", "ray"):
         raise RecipeError(f"executor must be local or ray, got {executor!r}")
     root, files = list_input_files(input_path, recipe.input.get("format", "auto"))
-    fingerprint = _fingerprint(recipe, root, files)
-    _check_output(output_dir, fingerprint, overwrite)
+    listing = _input_listing(recipe, root, files)
     stages = plan_stages(recipe)  # validates the step order before anything is written
+    _check_output(output_dir, _input_paths(input_path, root, files), listing, overwrite)
+    created = not os.path.exists(output_dir)
+    create_output(output_dir)
+    try:
+        return _run(
+            recipe,
+            stages,
+            input_path,
+            root,
+            files,
+            listing,
+            output_dir,
+            workers,
+            executor,
+            report,
+            progress,
+            keep_work,
+            command,
+            created,
+        )
+    except OSError as err:
+        if not _disk_full(err):
+            raise
+        raise OutputError(
+            f"no space left on the device of {output_dir} ({err.strerror or err}); free some space and run "
+            "the same command again: the finished tasks are kept"
+        ) from None
 
-    started = time.monotonic()
+
+def _disk_full(err: BaseException | None) -> bool:
+    """ENOSPC or EDQUOT, raised here or in a worker (pyarrow's own errors carry only the message)."""
+    while err is not None:
+        if isinstance(err, OSError) and (
+            err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(err)
+        ):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _run(
+    recipe: Recipe,
+    stages: list[Stage],
+    input_path: str,
+    root: str,
+    files: list[str],
+    listing: dict[str, Any],
+    output_dir: str,
+    workers: int,
+    executor: str,
+    report: bool,
+    progress: bool,
+    keep_work: bool,
+    command: str | None,
+    created: bool,
+) -> dict[str, Any]:
     work = os.path.join(output_dir, ".corpus")
     os.makedirs(work, exist_ok=True)
-    _write_json_atomic(
-        os.path.join(work, "run.json"), {"fingerprint": fingerprint, "recipe": recipe.to_dict()}
-    )
-    for stage in stages:
-        _run_stage(stage, recipe, root, files, output_dir, workers, executor, progress)
+    run_file = os.path.join(work, "run.json")
+    previous = _read_json(run_file) or {}
+    complete = bool(previous.get("complete")) and previous.get("fingerprint") == listing["fingerprint"]
+    attempts = int(previous.get("attempts", 0)) + 1 if previous.get("fingerprint") else 1
+    state = {**listing, "complete": complete, "attempts": attempts, "command": command}
+    _write_json_atomic(run_file, state)
+    clock = _Clock(os.path.join(work, "clock.json"))
+    clock.start()
+    try:
+        if not complete:  # a complete run started again only rebuilds its statistics, manifest and report
+            for stage in stages:
+                _run_stage(stage, recipe, root, files, output_dir, workers, executor, progress)
+                if stage.index == 0:
+                    _check_documents_read(
+                        input_path, recipe.input.get("format", "auto"), root, files, output_dir, created
+                    )
 
-    stats = collect_stats(output_dir, stages)
-    for name, opts in recipe.steps:
-        if is_after_run(name):
-            result = build_step(name, opts).after_run_hook(output_dir, workers)
-            stats["steps"].append({"name": name, "stage": "after_run", **(result or {})})
-    stats["elapsed_s"] = round(time.monotonic() - started, 3)
+        stats = collect_stats(output_dir, stages)
+        for name, opts in recipe.steps:
+            if is_after_run(name):
+                result = build_step(name, opts).after_run_hook(output_dir, workers)
+                stats["steps"].append({"name": name, "stage": "after_run", **(result or {})})
+    finally:
+        elapsed = clock.finish()
+    stats["elapsed_s"] = round(elapsed, 3)  # every attempt of this run, not only the last
+    stats["attempts"] = attempts
     stats["workers"], stats["executor"] = workers, executor
     _write_json_atomic(os.path.join(output_dir, "stats.json"), stats)
     _write_json_atomic(
         os.path.join(output_dir, "manifest.json"), build_manifest(output_dir, recipe, root, files)
     )
+    _write_json_atomic(run_file, {**state, "complete": True})
+    if not keep_work:
+        remove_stage_work(output_dir)
     if report:
         _build_report(output_dir)
     return stats
+
+
+def remove_stage_work(output_dir: str) -> None:
+    """Once a run is complete nothing reads its stage datasets, global-step decisions or progress files again
+    (a rerun only rebuilds statistics from the task logs): remove them. run.json and logs/ stay."""
+    work = os.path.join(output_dir, ".corpus")
+    for name in os.listdir(work) if os.path.isdir(work) else []:
+        if name.startswith(("stage-", "global-")) or name == "progress":
+            shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+
+
+# What each kind of input file must hold, for the message of a run that read no documents.
+EXPECTED = {
+    "jsonl": "one JSON object per line with a text field (or messages/turns for a conversation)",
+    "json": "JSON Lines, or one JSON array of records with a text field",
+    "parquet": "a table with a text column",
+    "arrow": "a table with a text column",
+    "warc": "WARC response records holding HTML pages",
+    "html": "an HTML page",
+    "text": "plain text",
+}
+
+
+def _check_documents_read(
+    input_path: str, fmt: str, root: str, files: list[str], output_dir: str, created: bool
+) -> None:
+    """A run that read nothing from its input stops with one line (exit 2): what was found, what the reader
+    counted instead, and what each format should hold. The output it started is removed if this call made
+    it, so that the corrected command needs no --overwrite."""
+    reader = _reader_counters(output_dir)
+    if reader.get("documents", 0) > 0:
+        return
+    from corpus.readers import detect_format
+
+    found: dict[str, int] = {}
+    expected: dict[str, str] = {}
+    for f in files:
+        kind = fmt if fmt != "auto" else (detect_format(f) or "text")
+        ext = os.path.splitext(f.lower().removesuffix(".gz").removesuffix(".zst"))[1] or "no extension"
+        found[ext] = found.get(ext, 0) + 1
+        expected[ext] = EXPECTED["json"] if ext == ".json" and kind == "jsonl" else EXPECTED.get(kind, kind)
+    size = sum(file_size(os.path.join(root, f)) or 0 for f in files)
+    counted = ", ".join(
+        f"{k} {v:,}" for k, v in sorted(reader.items()) if k not in ("documents", "files") and v
+    )
+    message = (
+        f"input {input_path} gave no documents: found {len(files):,} file(s) of {size:,} bytes "
+        f"({', '.join(f'{n:,} {ext}' for ext, n in sorted(found.items()))})"
+        + (f", the reader counted {counted}" if counted else "")
+        + "; expected "
+        + "; ".join(f"{ext}: {text}" for ext, text in sorted(expected.items()))
+    )
+    if created:
+        shutil.rmtree(output_dir, ignore_errors=True)
+    else:
+        clear_output(output_dir)
+    raise InputError(message)
+
+
+def _reader_counters(output_dir: str) -> dict[str, int]:
+    merged = _load_stage_stats(os.path.join(output_dir, ".corpus", "logs", "stage-0"))
+    if not merged.stats:
+        return {}
+    return {k: int(_metric(v)) for k, v in merged.stats[0].stats.items()}
+
+
+class _Clock(threading.Thread):
+    """The run's wall time over every attempt: what earlier attempts spent (clock.json) plus this one,
+    saved every few seconds so that a killed attempt still counts (up to the last save)."""
+
+    def __init__(self, path: str, interval: float = 2.0) -> None:
+        super().__init__(daemon=True)
+        self.path, self.interval = path, interval
+        self.before = float((_read_json(path) or {}).get("elapsed_s", 0.0))
+        self.started = time.monotonic()
+        self.stop = threading.Event()
+
+    def elapsed(self) -> float:
+        return self.before + time.monotonic() - self.started
+
+    def save(self) -> None:
+        try:
+            _write_json_atomic(self.path, {"elapsed_s": round(self.elapsed(), 3)})
+        except OSError:
+            pass  # a full disk is reported by the run itself; the clock never fails it
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.save()
+
+    def finish(self) -> float:
+        self.stop.set()
+        self.save()
+        return self.elapsed()
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "rb") as f:
+            return orjson.loads(f.read())
+    except (OSError, ValueError):
+        return None
 
 
 def _build_report(output_dir: str) -> None:
@@ -426,7 +661,13 @@ def _quiet_datatrove() -> None:
     base.add_task_logger = ray_executor.add_task_logger = task_logger
     base.close_task_logger = ray_executor.close_task_logger = close_task_logger
     logger.remove()
-    logger.add(sys.stderr, level=os.environ.get("CORPUS_LOG_LEVEL", "WARNING"))
+    # a task that fails logs its traceback: it goes to the task's log file, not the console, where the run
+    # reports the failure once (one line for a full disk, the exception itself otherwise)
+    logger.add(
+        sys.stderr,
+        level=os.environ.get("CORPUS_LOG_LEVEL", "WARNING"),
+        filter=lambda record: record["exception"] is None,
+    )
     logger.add(_TASK_LOG.write, level="DEBUG", format=_TASK_FORMAT, colorize=False)
 
 
@@ -530,7 +771,7 @@ def build_manifest(output_dir: str, recipe: Recipe, root: str, files: list[str])
         "input": {
             "root": os.path.abspath(root),
             "files": len(files),
-            "bytes": sum(os.path.getsize(os.path.join(root, f)) for f in files),
+            "bytes": sum(file_size(os.path.join(root, f)) or 0 for f in files),
         },
         "recipe": recipe.to_dict(),
         "versions": _versions(),

@@ -61,11 +61,23 @@ def _read_yaml(source: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise RecipeError(f"recipe {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise RecipeError(f"recipe {path} is not valid YAML: {_yaml_problem(err)}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RecipeError(f"recipe {path} cannot be read: {err}") from None
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {path} must be a mapping with keys {', '.join(TOP_LEVEL)}")
     data.setdefault("name", path.stem)
     return data
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """'line 3, column 7: mapping values are not allowed here': where the parser gave up and why (both
+    1-based, as editors count)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _parse_steps(raw: Any) -> list[tuple[str, dict[str, Any]]]:

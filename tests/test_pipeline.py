@@ -180,6 +180,12 @@ def test_output_guarded_against_other_runs(corpus_dir, tmp_path):
     (out / "mine").mkdir(parents=True)
     with pytest.raises(OutputError, match="not empty"):
         run_recipe(DEDUP_ONLY, str(corpus_dir), str(out))
+    # --overwrite replaces only what a corpus command made: a user's folder is refused, nothing deleted
+    with pytest.raises(OutputError, match="no corpus command made it"):
+        run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), overwrite=True, report=False)
+    assert (out / "mine").is_dir()
+    (out / "mine").rmdir()
+    run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), report=False)
     run_recipe(DEDUP_ONLY, str(corpus_dir), str(out), overwrite=True, report=False)
     other = {**DEDUP_ONLY, "steps": [{"exact_dedup": {"normalize": False}}]}
     with pytest.raises(OutputError, match="another recipe"):

@@ -29,7 +29,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", "-w", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed (split and copies)")
     p.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
-    p.add_argument("--overwrite", action="store_true", help="delete an existing output directory first")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an output directory that a corpus command made (never the input, never a folder "
+        "that corpus did not make)",
+    )
+    p.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the stage datasets and global-step decisions under OUTPUT/.corpus once the run is "
+        "complete (removed by default)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
     p.set_defaults(func=run)
 
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         report=not args.no_report,
         progress=not args.quiet,
         overwrite=args.overwrite,
+        keep_work=args.keep_work,
+        command=getattr(args, "command_line", None),
     )
     if not args.quiet:
         print(_summary(stats), file=sys.stdout)

@@ -70,7 +70,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--max-docs-per-shard", type=int, default=None, help="documents per output shard")
     r.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
-    r.add_argument("--overwrite", action="store_true", help="delete an existing output directory first")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an output directory that a corpus command made (never the input, never a folder "
+        "that corpus did not make)",
+    )
+    r.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the stage datasets and global-step decisions under OUTPUT/.corpus once the run is "
+        "complete (removed by default)",
+    )
     r.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
     p.set_defaults(func=run)
 
@@ -140,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         report=not args.no_report,
         progress=not args.quiet,
         overwrite=args.overwrite,
+        keep_work=args.keep_work,
+        command=getattr(args, "command_line", None),
     )
     if not args.quiet:
         print(summary(args.output, stats), file=sys.stdout)

@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--output", "-o", required=True, help="tokenizer folder to write")
     train.add_argument("--min-frequency", type=int, default=2, help="least count for a merge (default 2)")
     train.add_argument("--max-documents", type=int, default=None, help="train on the first N documents only")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    train.add_argument("--overwrite", action="store_true", help="replace a tokenizer folder that corpus made")
     train.set_defaults(func=run_train)
     info = actions.add_parser("info", help="vocabulary, special tokens and hash of a tokenizer")
     info.add_argument("tokenizer", help="tokenizer folder or tokenizer.json")
@@ -34,8 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from corpus.output import check_replaceable, check_separate, folder_inputs
     from corpus.tokenization import train_tokenizer
+    from corpus.tokenization.source import data_folder, list_dataset_shards
 
+    # the tokenizer is written in a temporary folder that then replaces --output: check before training
+    check_separate(
+        args.output,
+        folder_inputs(data_folder(args.dataset), list_dataset_shards(args.dataset)),
+        "the dataset",
+    )
+    if args.overwrite:
+        check_replaceable(args.output)
     info = train_tokenizer(
         args.dataset,
         args.vocab_size,

@@ -42,9 +42,18 @@ import pyarrow.compute as pc
 import xxhash
 
 from corpus.errors import CorpusError, InputError, OutputError
+from corpus.output import check_not_file, check_separate, clear_output, create_output, folder_inputs
 from corpus.tokenization.chat import chat_bytes, encode_chats
 from corpus.tokenization.load import HASH_OF, ROLES, LoadedTokenizer, load_tokenizer
-from corpus.tokenization.source import UNIT_BYTES, UNIT_ROWS, Unit, list_dataset_shards, plan_units, read_unit
+from corpus.tokenization.source import (
+    UNIT_BYTES,
+    UNIT_ROWS,
+    Unit,
+    data_folder,
+    list_dataset_shards,
+    plan_units,
+    read_unit,
+)
 
 FORMAT = "corpus-tokens/2"  # 2: text_bytes of conversations count the rendered template; mask_text_bytes
 SPLITS = ("train", "val")
@@ -315,11 +324,9 @@ def _prepare_output(
     out_dir: str, dataset_dir: str, fingerprint: str, overwrite: bool
 ) -> dict[str, Any] | None:
     """Refuse to clobber what is not ours; return the meta of an identical finished run (nothing to do)."""
-    out_abs, data_abs = os.path.realpath(out_dir), os.path.realpath(dataset_dir)
-    if out_abs == data_abs or data_abs.startswith(out_abs + os.sep):
-        raise OutputError(f"output {out_dir} would hold the dataset itself; choose another --output")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutputError(f"output {out_dir} exists and is not a directory")
+    shards = list_dataset_shards(dataset_dir)
+    check_separate(out_dir, folder_inputs(data_folder(dataset_dir), shards), what="the dataset")
+    check_not_file(out_dir)
     meta_path = os.path.join(out_dir, "meta.json")
     if os.path.isfile(meta_path):
         with open(meta_path, encoding="utf-8") as f:
@@ -331,23 +338,21 @@ def _prepare_output(
                 f"output {out_dir} holds token shards of another dataset, tokenizer or split; "
                 "use another --output or --overwrite"
             )
-        shutil.rmtree(out_dir)
+        clear_output(out_dir)
     elif os.path.isdir(out_dir) and set(os.listdir(out_dir)) - {PARTS}:
         if not overwrite:
             raise OutputError(
                 f"output {out_dir} is not empty and holds no token shards; use another --output or --overwrite"
             )
-        shutil.rmtree(out_dir)
+        clear_output(out_dir)  # refuses a folder that no corpus command made
     parts_dir = os.path.join(out_dir, PARTS)
     run_file = os.path.join(parts_dir, "run.json")
     if os.path.isfile(run_file):
         with open(run_file, encoding="utf-8") as f:
             if json.load(f).get("fingerprint") != fingerprint:
                 shutil.rmtree(parts_dir)  # an unfinished run with other inputs or options: nothing to reuse
-    try:
-        os.makedirs(parts_dir, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"output {out_dir} cannot be created: {err.strerror}") from None
+    create_output(out_dir)
+    os.makedirs(parts_dir, exist_ok=True)
     _atomic_write(run_file, lambda f: f.write(json.dumps({"fingerprint": fingerprint}).encode()))
     return None
 
