@@ -65,16 +65,25 @@ def checkpoint_dir(run: str, name: str = "best") -> str:
     return path
 
 
-def save_checkpoint(run: str, name: str, model: GPT, state: dict[str, Any] | None = None) -> str:
+def save_checkpoint(
+    run: str,
+    name: str,
+    model: GPT,
+    state: dict[str, Any] | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+) -> str:
     """Write RUN/checkpoints/NAME atomically: the folder is built under a temporary name, then swapped in.
-    `state` (optional) is the training state, saved with torch.save (tensors and plain values only)."""
+    `state` (optional) is the training state, saved with torch.save (tensors and plain values only);
+    `weights` (optional) replaces model.state_dict() (LoRA merged into the base weights, an FSDP-gathered
+    state dict)."""
     root = os.path.join(run, CHECKPOINTS)
     os.makedirs(root, exist_ok=True)
     final = os.path.join(root, name)
     tmp = os.path.join(root, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
     os.makedirs(tmp)
     try:
-        weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        source = model.state_dict() if weights is None else weights
+        weights = {k: v.detach().to("cpu").contiguous() for k, v in source.items()}
         if model.config.tie_embeddings:
             weights.pop("lm_head.weight", None)  # safetensors refuses shared storage; rebuilt on load
         save_file(weights, os.path.join(tmp, WEIGHTS), metadata={"format": "pt"})

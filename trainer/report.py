@@ -1,0 +1,180 @@
+"""RUN/report.html: one self-contained page per run (inline CSS and SVG, no script, nothing fetched, the data
+quality report's style and chart code): training and validation loss, validation bits per byte and learning
+rate against tokens seen, the samples generated at each evaluation, the summary and the config. Also the
+samples themselves (generated from fixed prompts taken from the validation split)."""
+
+from __future__ import annotations
+
+import json
+import os
+from html import escape
+from typing import Any
+
+import torch
+import yaml
+
+from corpus.report import svg
+from corpus.report.html import CSP, CSS
+
+
+def generate_samples(model, tokenizer_dir: str, shards, config) -> list[dict[str, Any]]:
+    """Continuations of fixed prompts: the start of the first validation documents (for conversations: the
+    first prompt, up to where the reply starts). Seeded, temperature 0.8, top-k 40."""
+    from corpus.tokenization import load_tokenizer
+    from trainer.model import KVCache
+
+    tok = load_tokenizer(tokenizer_dir)
+    split = "val" if shards.documents("val") else "train"
+    mask = shards.mask(split)
+    offsets = shards.offsets(split)
+    device = next(model.parameters()).device
+    limit = model.config.max_seq_len
+    out = []
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator(device="cpu").manual_seed(config.seed)
+    for i in range(min(config.samples, shards.documents(split))):
+        start, end = int(offsets[i]), int(offsets[i + 1])
+        n = 8
+        if mask is not None:
+            trained = [j for j in range(start, end) if mask[j]]
+            n = (trained[0] - start) if trained else n
+        n = max(1, min(n, end - start - 1, limit // 2))
+        prompt = [int(t) for t in shards.tokens(split)[start : start + n]]
+        new = max(0, min(config.sample_tokens, limit - len(prompt)))
+        ids = list(prompt)
+        with torch.no_grad():
+            cache = KVCache(model.config, 1, len(prompt) + new, device, next(model.parameters()).dtype)
+            logits = model(torch.tensor([prompt], device=device), cache=cache)[:, -1]
+            for _ in range(new):
+                logits = logits.float().cpu() / 0.8
+                kth = torch.topk(logits, min(40, logits.shape[-1])).values[:, -1:]
+                probs = torch.softmax(logits.masked_fill(logits < kth, float("-inf")), dim=-1)
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
+                ids.append(nxt)
+                if nxt == tok.eos_id:
+                    break
+                logits = model(torch.tensor([[nxt]], device=device), cache=cache)[:, -1]
+        out.append({"prompt": tok.decode(prompt), "completion": tok.decode(ids[len(prompt) :])})
+    model.train(was_training)
+    return out
+
+
+# --- charts -----------------------------------------------------------------------------------------------
+
+
+def lines(name: str, title: str, series: list[tuple[str, list[tuple[float, float]]]], x_label: str) -> str:
+    """Line chart of (x, y) series sharing axes; points drawn when a series is sparse (evaluations)."""
+    height, left, bottom, top_pad, right = 240, 56, 40, 24, 12
+    pts = [p for _, s in series for p in s]
+    if not pts:
+        return ""
+    x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
+    y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
+    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1e-9 + abs(y0) * 0.01)
+    w, h = svg.WIDTH - left - right, height - top_pad - bottom
+
+    def xy(x: float, y: float) -> str:
+        return f"{left + w * (x - x0) / (x1 - x0):.1f},{top_pad + h * (1 - (y - y0) / (y1 - y0)):.1f}"
+
+    parts = [svg._open(name, height, title)]
+    for frac in (0, 0.25, 0.5, 0.75, 1):
+        y = top_pad + h * (1 - frac)
+        parts.append(
+            f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(svg.fmt_number(y0 + (y1 - y0) * frac))}</text>'
+        )
+    for frac in (0, 0.5, 1):
+        x = left + w * frac
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
+            f"{escape(svg.fmt_number(round(x0 + (x1 - x0) * frac)))}</text>"
+        )
+    parts.append(f'<text x="{left + w / 2}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>')
+    for i, (label, points) in enumerate(series):
+        color = svg.COLORS[i % len(svg.COLORS)]
+        if len(points) > 1:
+            path = " ".join(xy(x, y) for x, y in points)
+            parts.append(
+                f'<polyline class="line" fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>'
+            )
+        if len(points) <= 60:
+            for x, y in points:
+                cx, cy = xy(x, y).split(",")
+                parts.append(
+                    f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{color}">'
+                    f"<title>{escape(label)}: {y:.4g} at {svg.fmt_number(x)}</title></circle>"
+                )
+        parts.append(
+            f'<rect x="{left + 8 + i * 160}" y="6" width="10" height="10" fill="{color}"/>'
+            f'<text x="{left + 22 + i * 160}" y="15">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _read_jsonl(path: str) -> list[dict[str, Any]]:
+    out = []
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+    return out
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def render(run: str) -> str:
+    metrics = _read_jsonl(os.path.join(run, "metrics.jsonl"))
+    samples = _read_jsonl(os.path.join(run, "samples.jsonl"))
+    summary = {}
+    if os.path.isfile(os.path.join(run, "run.json")):
+        with open(os.path.join(run, "run.json"), encoding="utf-8") as f:
+            summary = json.load(f)
+    config = summary.get("config") or {}
+    train = [(m["tokens"], m["loss"]) for m in metrics if "loss" in m]
+    val = [(m["tokens"], m["val_loss"]) for m in metrics if "val_loss" in m]
+    bpb = [(m["tokens"], m["val_bpb"]) for m in metrics if "val_bpb" in m]
+    lr = [(m["tokens"], m["lr"]) for m in metrics if "lr" in m]
+    charts = [
+        lines(
+            "loss", "Training and validation loss", [("train loss", train), ("val loss", val)], "tokens seen"
+        ),
+        lines("val_bpb", "Validation bits per byte", [("val bpb", bpb)], "tokens seen"),
+        lines("lr", "Learning rate", [("lr", lr)], "tokens seen"),
+    ]
+    keys = ("status", "stopped", "parameters", "steps", "tokens_seen", "best_val_loss", "best_val_bpb",
+            "final_val_bpb", "wall_s", "device", "processes", "tokens", "init_from")  # fmt: skip
+    facts = [(k, summary[k]) for k in keys if summary.get(k) is not None]
+    sample_html = "".join(
+        f"<details{' open' if i >= len(samples) - 2 else ''}><summary>step {s['step']}</summary>"
+        f"<pre><b>{escape(s['prompt'])}</b>{escape(s['completion'])}</pre></details>"
+        for i, s in enumerate(samples)
+    )
+    title = os.path.basename(os.path.abspath(run))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>Training run: {escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>Training run {escape(title)}</h1><p>{escape(os.path.abspath(run))}</p></header><main>"
+        f"<section><h2>Summary</h2>{_table(facts)}</section>"
+        f'<section><h2>Curves</h2><div class="grid">{"".join(c for c in charts if c)}</div></section>'
+        f"<section><h2>Samples</h2>{sample_html or '<p class=note>no evaluation yet</p>'}</section>"
+        f"<section><h2>Config</h2><pre>{escape(yaml.safe_dump(config, sort_keys=False))}</pre></section>"
+        "</main></body></html>"
+    )
+
+
+def write_report(run: str) -> str:
+    path = os.path.join(run, "report.html")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(render(run))
+    os.replace(tmp, path)
+    return path
