@@ -20,10 +20,11 @@ import pytest
 from datasketch import MinHash
 
 from corpus.cli import main
-from corpus.dedup.lsh import bucket_edges
+from corpus.dedup.engine import Candidates, Corpus, DedupConfig
+from corpus.dedup.lsh import PairSet, bucket_edges
 from corpus.dedup.params import bands_for_threshold, catch_probability, resolve_params
-from corpus.dedup.shingles import reference_shingles, shingle_hashes
-from corpus.dedup.signatures import minhash
+from corpus.dedup.shingles import reference_elements, reference_shingles, shingle_hashes
+from corpus.dedup.signatures import RowStore, SetStore, minhash, shingle_sets
 from corpus.dedup.unionfind import UnionFind
 from corpus.errors import InputError, RecipeError
 from corpus.pipeline import load_recipe, run_recipe
@@ -599,3 +600,114 @@ def test_augmented_copies_are_not_duplicates_of_their_own_source(shared, tmp_pat
     assert main(["dedup", str(augmented), "-o", str(plain), "--no-report", "-q", "--dedup-augmented"]) == 0
     dropped = {r["id"] for r in read_dataset(plain / "rejected")}
     assert dropped == set(source) - {"a", "b", "d"}
+
+
+# --- scaling rework (issue 13) and counters / normalization (issue 17) -------------------------------------
+
+
+def test_pair_set_and_find_agree_with_python():
+    rng = np.random.default_rng(5)
+    pairs, reference = PairSet(), set()
+    for size in (1, 7, 300, 3, 2000, 50, 0, 900):
+        keys = rng.integers(0, 5000, size)
+        assert pairs.contains(keys).tolist() == [k in reference for k in keys.tolist()]
+        pairs.add(keys)
+        reference.update(keys.tolist())
+        assert len(pairs) == len(reference)
+    uf = UnionFind(400)
+    u, v = rng.integers(0, 400, 250), rng.integers(0, 400, 250)
+    for lo in range(0, 250, 25):  # batches, with find() in between, as the verification rounds do
+        uf.union(u[lo : lo + 25], v[lo : lo + 25])
+        items = rng.integers(0, 400, 40)
+        assert uf.find(items).tolist() == uf.labels()[items].tolist()
+    whole = UnionFind(400)
+    whole.union(u, v)
+    assert uf.labels().tolist() == whole.labels().tolist()
+
+
+def test_verification_has_no_round_cap(shared):
+    """One bucket of 150 mutually dissimilar documents (every band hash equal) whose last two are copies:
+    each round peels one head off, so the pair is reached after ~148 rounds. The old 64-round cap lost it."""
+    texts = kjv_docs(shared, 60, 300)
+    assert len(texts) == 150
+    texts[-1] = texts[-2]
+    flat, per_doc, _ = shingle_hashes(pa.array(texts), "word", 5)
+    values, sizes = shingle_sets(flat, per_doc)
+    params = resolve_params("word", 5, None, 2, 2, None, 1)
+    n = len(texts)
+    corpus = Corpus(
+        shards=["x"],
+        offsets=np.array([0, n]),
+        signatures=RowStore([np.zeros((n, params.num_perm), np.uint32)]),
+        band_parts=[np.zeros((params.bands, n), np.uint64)],
+        valid=np.ones(n, bool),
+        keys=np.zeros(n),
+        sets=SetStore([(values, np.concatenate([[0], np.cumsum(sizes)]))]),
+        indexes=[],
+    )
+    candidates = Candidates(corpus, DedupConfig(params=params))
+    labels = candidates.run()
+    assert labels[n - 1] == labels[n - 2] == n - 2
+    assert np.unique(labels).size == n - 1  # nothing else merged
+    assert candidates.counts["verify_rounds"] >= 140
+
+
+def test_counters_leave_out_what_exact_dedup_dropped(shared, tmp_path):
+    base = kjv_docs(shared, 120, 10)[0]
+    docs = [
+        {"id": "a", "text": base, "meta": {"q": 1}},
+        {"id": "a2", "text": base, "meta": {"q": 1}},
+        {"id": "e1", "text": "!!! ..."},  # empty for dedup (no word), twice: exact_dedup drops one
+        {"id": "e2", "text": "!!! ..."},
+        {"id": "s1", "text": "Amen."},  # short, missing score, three times
+        {"id": "s2", "text": "Amen."},
+        {"id": "s3", "text": "amen."},
+    ]
+    folder = tmp_path / "in"
+    write_shards(folder, docs, 2)
+    steps = [{"exact_dedup": {}}, {"dedup": {"keep": "quality", "score_field": "q"}}]
+    stats = run_recipe({"name": "t", "steps": steps}, str(folder), str(tmp_path / "out"), report=False)
+    counters = next(s for s in stats["steps"] if s["name"] == "dedup")["counters"]
+    assert counters["documents"] == 3  # a, e1, s1 reach dedup
+    assert (counters["empty_documents"], counters["short_documents"], counters["missing_score"]) == (1, 1, 2)
+
+
+def test_normalize_none_shingles_raw_tokens(shared, tmp_path, capsys):
+    texts = ["Don't -- STOP!\u00a0naïve\u2003café", "a\x1cb\u3000c\u205fd \u200bx", "", None, "Word " * 9]
+    texts += kjv_docs(shared, 30, 10)
+    for unit in ("word", "char"):
+        flat, per_doc, _ = shingle_hashes(pa.array(texts, pa.string()), unit, 3, "none")
+        pieces = np.split(flat, np.cumsum(per_doc)[:-1])
+        assert [p.tolist() for p in pieces] == [reference_shingles(t or "", unit, 3, "none") for t in texts]
+    words = [e.decode() for e in reference_elements("Don't -- STOP!\u00a0x", "word", "none")]
+    assert words == "Don't -- STOP!\u00a0x".split()
+    # case and punctuation only: one document by default, two raw
+    base = kjv_docs(shared, 80, 1)[0]
+    write_shards(tmp_path / "in", [{"id": "a", "text": base}, {"id": "b", "text": base.upper()}], 1)
+    for normalize, removed in (("default", 1), ("none", 0)):
+        options = {} if normalize == "default" else {"normalize": normalize}
+        stats = run_recipe(recipe(**options), str(tmp_path / "in"), str(tmp_path / normalize), report=False)
+        assert stats["steps"][0]["counters"]["duplicates_removed"] == removed
+    with pytest.raises(RecipeError, match="normalize must be one of"):
+        load_recipe(recipe(normalize="lower"))
+    assert main(["steps", "dedup"]) == 0
+    help_text = capsys.readouterr().out
+    assert "lower-cased" in help_text and "normalize" in help_text and "text.split()" in help_text
+
+
+def test_relative_index_paths_are_inside_the_output_folder(planted, tmp_path, monkeypatch):
+    folder, _, _ = planted
+    monkeypatch.chdir(tmp_path)  # a relative path resolved against the current directory would land here
+    run_recipe(recipe(save_index="index"), str(folder), str(tmp_path / "runs" / "one"), report=False)
+    assert (tmp_path / "runs" / "one" / "index" / "index.json").is_file()
+    assert not (tmp_path / "index").exists()
+    second = tmp_path / "runs" / "two"
+    stats = run_recipe(recipe(against_index="../one/index"), str(folder), str(second), report=False)
+    counters = stats["steps"][0]["counters"]
+    assert counters["index_documents"] > 0 and counters["duplicates_of_index"] == counters["documents"]
+    with pytest.raises(InputError, match="does not exist"):
+        run_recipe(
+            recipe(against_index="../nowhere"), str(folder), str(tmp_path / "runs" / "x"), report=False
+        )
+    with pytest.raises(RecipeError, match="also an against_index"):
+        load_recipe(recipe(save_index="i", against_index="./i"))

@@ -30,14 +30,13 @@ import pyarrow.parquet as pq
 import xxhash
 
 from corpus.dedup.index import LoadedIndex, load_index
-from corpus.dedup.lsh import bucket_edges, regroup_failed
+from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed
 from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
 from corpus.dedup.signatures import RowStore, SetStore, SignJob, iter_batches, sign_shard, spill_paths
 from corpus.dedup.unionfind import UnionFind
 
 VERIFY_MODES = ("exact", "estimate", "none")
 KEEP_POLICIES = ("first", "longest", "quality")
-MAX_VERIFY_ROUNDS = 64  # re-bucketing of failed members per band; past this, the rest stay unmerged
 PAIR_CHUNK = 16_384
 AUDIT_CLUSTERS_PER_FILE = 100_000
 
@@ -92,6 +91,8 @@ class Corpus:
     indexes: list[LoadedIndex]
     family: np.ndarray | None = None  # family hash per document (None: families are not told apart)
     augmented: np.ndarray | None = None  # is an augmented copy, per document
+    # empty, short and missing_score documents of this run, rows an earlier global step drops left out
+    bad_input: dict[str, int] = field(default_factory=dict)
 
     @property
     def new(self) -> int:
@@ -143,14 +144,20 @@ def open_corpus(
     config: DedupConfig, shards: list[str], folder: str, skip: dict[int, np.ndarray] | None = None
 ) -> Corpus:
     sig_parts, band_parts, valid, keys, set_parts, family, augmented = [], [], [], [], [], [], []
+    bad_input = dict.fromkeys(("empty", "short", "missing_score"), 0)
     for i in range(len(shards)):
         paths = spill_paths(folder, i)
         sig_parts.append(np.load(paths["sig"], mmap_mode="r"))
         band_parts.append(np.load(paths["bands"], mmap_mode="r"))
         with np.load(paths["info"]) as info:
-            valid.append(info["counts"] > 0)
+            present = np.ones(info["counts"].size, bool)
             if skip and i in skip:
-                valid[-1][skip[i]] = False  # dropped by an earlier global step: not in this run for dedup
+                present[skip[i]] = False  # dropped by an earlier global step: not in this run for dedup
+            valid.append((info["counts"] > 0) & present)
+            bad_input["empty"] += int(np.count_nonzero(present & (info["counts"] == 0)))
+            bad_input["short"] += int(np.count_nonzero(present & info["short"]))
+            if config.keep == "quality":
+                bad_input["missing_score"] += int(np.count_nonzero(present & np.isnan(info["keys"])))
             keys.append(info["keys"])
             if config.spare_augmented:
                 family.append(info["family"])
@@ -185,6 +192,7 @@ def open_corpus(
         indexes=indexes,
         family=np.concatenate(family) if spare else None,
         augmented=np.concatenate(augmented) if spare else None,
+        bad_input=bad_input,
     )
 
 
@@ -269,42 +277,49 @@ def outside_family(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> tuple[np.nda
 
 
 class Candidates:
-    """Band-by-band candidate edges merged into a union-find, with optional verification."""
+    """Band-by-band candidate edges merged into a union-find, with optional verification.
+
+    Every step works in proportion to the pairs at hand, not to the corpus: roots are found for the pairs'
+    documents only (UnionFind.find), and rejected pairs are looked up in a PairSet (sorted runs) instead of
+    being merged into one array sorted again every round; a band's hashes are read from the spill files
+    with plain reads (no memory map left resident). Verification goes on until no pair is left: no cap."""
 
     def __init__(self, corpus: Corpus, config: DedupConfig) -> None:
         self.corpus, self.config = corpus, config
         self.uf = UnionFind(corpus.total)
-        self.failed = np.zeros(0, np.int64)  # pair keys already rejected, so no pair is verified twice
+        self.failed = PairSet()  # pair keys already rejected, so no pair is verified twice
         self.measured = PairValues()  # exact Jaccard of every verified pair, reused by the audit
-        self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_capped": 0}
+        self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_rounds": 0}
 
     def run(self) -> np.ndarray:
         corpus = self.corpus
-        docs = np.flatnonzero(corpus.valid)
-        seen = np.zeros(0, np.int64)  # distinct (head, member) pairs over all bands, for the statistics
+        seen = PairSet()  # distinct (head, member) pairs over all bands, for the statistics
         for band in range(self.config.params.bands if corpus.band_parts else 0):
-            hashes = np.concatenate([np.asarray(part[band]) for part in corpus.band_parts])[docs]
-            u, v = outside_family(corpus, *bucket_edges(hashes, docs, corpus.new))
+            hashes = np.concatenate([read_band(part, band) for part in corpus.band_parts])
+            u, v = outside_family(corpus, *bucket_edges(hashes, None, corpus.new, corpus.valid))
             del hashes
-            seen = np.union1d(seen, u * corpus.total + v)
+            seen.add(u * corpus.total + v)
             if self.config.verify == "none":
                 self.uf.union(u, v)
             else:
                 self._verify_and_merge(u, v)
-        self.counts["candidate_pairs"] = int(seen.size)
+        self.counts["candidate_pairs"] = len(seen)
         return self.uf.labels()
 
     def _verify_and_merge(self, u: np.ndarray, v: np.ndarray) -> None:
+        """Verify the band's edges and merge the similar pairs; members that fail against their head are
+        compared again among themselves (regroup_failed), round after round until none is left."""
         total = self.corpus.total
-        for _ in range(MAX_VERIFY_ROUNDS):
-            roots = self.uf.labels()
-            pending = roots[u] != roots[v]
+        rounds = 0
+        while u.size:
+            pending = self.uf.find(u) != self.uf.find(v)
             u, v = u[pending], v[pending]
             keys = u * total + v
-            fresh = ~np.isin(keys, self.failed)
+            fresh = ~self.failed.contains(keys)
             u, v, keys = u[fresh], v[fresh], keys[fresh]
             if not u.size:
-                return
+                break
+            rounds += 1
             if self.config.verify == "exact":
                 similarity = true_jaccard(self.corpus, u, v)
                 self.measured.add(self.corpus, u, v, similarity)
@@ -314,11 +329,23 @@ class Candidates:
             self.counts["verified_pairs"] += int(u.size)
             self.counts["false_positives"] += int(np.count_nonzero(~ok))
             self.uf.union(u[ok], v[ok])
-            self.failed = np.union1d(self.failed, keys[~ok])
+            self.failed.add(keys[~ok])
             u, v = outside_family(self.corpus, *regroup_failed(u[~ok], v[~ok]))
             new_side = u < self.corpus.new
             u, v = u[new_side], v[new_side]
-        self.counts["verify_capped"] += int(u.size)
+        self.counts["verify_rounds"] = max(self.counts["verify_rounds"], rounds)
+
+
+def read_band(part: np.ndarray, band: int) -> np.ndarray:
+    """One band's hashes (row `band` of a bands x documents array). A memory-mapped spill or index is read
+    with a plain file read: pages touched through a map would stay resident, one band after another, until
+    the whole file counted in this process's memory."""
+    if isinstance(part, np.memmap) and part.filename and part.flags.c_contiguous:
+        n = part.shape[1]
+        return np.fromfile(
+            part.filename, dtype=part.dtype, count=n, offset=part.offset + band * n * part.dtype.itemsize
+        )
+    return np.array(part[band])
 
 
 # --- 3. clusters and decisions ------------------------------------------------------------------------------

@@ -1,29 +1,39 @@
 """LSH banding without a hash table: one band at a time, the band hashes of every document are sorted (numpy,
 8 bytes per document plus the sort's index) and documents with equal hashes form a bucket. A bucket of k
 documents gives k-1 candidate edges from its first member (smallest document number) to the others, which
-is all union-find needs; k^2 pairs are never listed."""
+is all union-find needs; k^2 pairs are never listed. Work arrays beyond the sort are the size of the
+buckets' members, not of the corpus."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def bucket_edges(hashes: np.ndarray, docs: np.ndarray, first_old: int) -> tuple[np.ndarray, np.ndarray]:
+def bucket_edges(
+    hashes: np.ndarray, docs: np.ndarray | None, first_old: int, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Edges (head, member) of every bucket of two or more documents. `docs` are the document numbers of
-    `hashes` in ascending order; documents numbered first_old and up come from a saved index, and edges
-    between two of them are left out (the earlier run is not deduplicated again)."""
-    if hashes.size < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    `hashes` in ascending order (None: hashes[i] is document i); with `valid`, documents where it is False
+    are left out. Documents numbered first_old and up come from a saved index, and edges between two of them
+    are left out (the earlier run is not deduplicated again)."""
     order = np.argsort(hashes, kind="stable")  # stable: within a bucket, ascending document number
+    if valid is not None and not valid.all():
+        order = order[valid[order]]
+    if order.size < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     sorted_hashes = hashes[order]
-    starts = np.ones(hashes.size, bool)
-    starts[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
-    head_position = np.maximum.accumulate(np.where(starts, np.arange(hashes.size), 0))
-    members = np.flatnonzero(~starts)
-    u = docs[order[head_position[members]]]
-    v = docs[order[members]]
+    members = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1]) + 1  # positions that continue a bucket
+    del sorted_hashes
+    # a bucket's members are consecutive positions; its head is the position just before the first of them
+    first = np.ones(members.size, bool)
+    first[1:] = members[1:] != members[:-1] + 1
+    head_position = np.maximum.accumulate(np.where(first, members - 1, 0))
+    u, v = order[head_position], order[members]
+    del order
+    if docs is not None:
+        u, v = docs[u], docs[v]
     keep = ~((u >= first_old) & (v >= first_old))
-    return u[keep], v[keep]
+    return u[keep].astype(np.int64), v[keep].astype(np.int64)
 
 
 def regroup_failed(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,3 +48,32 @@ def regroup_failed(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray
     head_position = np.maximum.accumulate(np.where(starts, np.arange(u.size), 0))
     members = np.flatnonzero(~starts)
     return v[head_position[members]], v[members]
+
+
+class PairSet:
+    """A growing set of pair keys (int64), kept as a few sorted runs of distinct keys, each at least twice
+    the size of the next (log-structured): adding k keys costs O(k log k) amortized and a lookup of k keys
+    O(k log^2 n), so nothing is re-sorted with the whole set each time a few keys arrive."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray) -> None:
+        run = np.unique(np.asarray(keys, np.int64))
+        while self.runs and self.runs[-1].size <= 2 * run.size:
+            run = np.unique(np.concatenate([self.runs.pop(), run]))
+        if run.size:
+            self.runs.append(run)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        keys = np.asarray(keys, np.int64)
+        out = np.zeros(keys.size, bool)
+        for run in self.runs:
+            where = np.minimum(np.searchsorted(run, keys), run.size - 1)
+            out |= run[where] == keys
+        return out
+
+    def __len__(self) -> int:
+        if len(self.runs) > 1:
+            self.runs = [np.unique(np.concatenate(self.runs))]
+        return int(self.runs[0].size) if self.runs else 0

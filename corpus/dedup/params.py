@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from corpus.cache import cached_arrays
-from corpus.dedup.shingles import UNITS
+from corpus.dedup.shingles import NORMALIZATIONS, UNITS
 from corpus.errors import RecipeError
 
 # bump when shingling, hashing or band hashing changes: old signature files and indexes are then refused
@@ -30,6 +30,7 @@ class MinHashParams:
     bands: int = DEFAULT_BANDS
     rows: int = DEFAULT_ROWS
     hash_seed: int = 1
+    normalize: str = "default"  # "none": raw text.split() tokens (or raw characters), no lower-casing
 
     @cached_property
     def permutations(self) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +42,12 @@ class MinHashParams:
     def fingerprint(self) -> dict:
         a, b = self.permutations
         perms = hashlib.sha256(a.tobytes() + b.tobytes()).hexdigest()[:16]
-        return {"algorithm": ALGORITHM, **asdict(self), "permutations_sha256": perms}
+        fields = asdict(self)
+        if (
+            fields["normalize"] == "default"
+        ):  # left out, so spills and indexes saved before it existed still match
+            del fields["normalize"]
+        return {"algorithm": ALGORITHM, **fields, "permutations_sha256": perms}
 
     @cached_property
     def digest(self) -> str:
@@ -51,6 +57,7 @@ class MinHashParams:
         return (
             f"unit={self.unit} ngram={self.ngram} num_perm={self.num_perm} bands={self.bands} "
             f"rows={self.rows} hash_seed={self.hash_seed}"
+            + (f" normalize={self.normalize}" if self.normalize != "default" else "")
         )
 
 
@@ -104,11 +111,16 @@ def resolve_params(
     rows: int | None,
     threshold: float | None,
     hash_seed: int,
+    normalize: str = "default",
 ) -> MinHashParams:
     """Check the options and fill in the banding: explicit bands x rows, else chosen for `threshold`, else
     FineWeb's 14 x 8 (over 112 permutations unless num_perm says otherwise)."""
     if unit not in UNITS:
         raise RecipeError(f"step 'dedup': unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    if normalize not in NORMALIZATIONS:
+        raise RecipeError(
+            f"step 'dedup': normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}"
+        )
     if ngram < 1:
         raise RecipeError(f"step 'dedup': ngram must be at least 1, got {ngram}")
     if threshold is not None and not 0.0 < threshold <= 1.0:
@@ -137,4 +149,4 @@ def resolve_params(
             bands, rows = DEFAULT_BANDS, DEFAULT_ROWS
         else:  # too few permutations for 14 x 8: band them for the default threshold instead
             bands, rows = bands_for_threshold(DEFAULT_THRESHOLD, num_perm)
-    return MinHashParams(unit, ngram, num_perm, bands, rows, hash_seed)
+    return MinHashParams(unit, ngram, num_perm, bands, rows, hash_seed, normalize)

@@ -28,7 +28,7 @@ from corpus.dedup.engine import (
 )
 from corpus.dedup.index import IndexWriter
 from corpus.dedup.shingles import string_hashes
-from corpus.dedup.signatures import iter_batches
+from corpus.dedup.signatures import fresh_map, iter_batches
 
 
 def resolve(
@@ -69,9 +69,9 @@ def resolve(
     skipped = sum(len(rows) for rows in (skip or {}).values())
     return {
         "documents": int(corpus.new) - skipped,
-        "empty_documents": sign["empty"],
-        "short_documents": sign["short"],
-        "missing_score": sign["missing_score"],
+        "empty_documents": corpus.bad_input["empty"],
+        "short_documents": corpus.bad_input["short"],
+        "missing_score": corpus.bad_input["missing_score"],
         "index_documents": int(corpus.total - corpus.new),
         "signature_docs_per_s": round(corpus.new / max(sign["wall_seconds"], 1e-9), 1),
         "signature_seconds": round(sign["wall_seconds"], 3),
@@ -120,7 +120,7 @@ def save_index(config: DedupConfig, corpus: Corpus, clusters: Clusters, names: l
             family, augmented = string_hashes(ids), np.zeros(docs.size, bool)
         writer.add(
             corpus.signatures.rows(docs),
-            np.asarray(corpus.band_parts[shard])[:, docs - lo],
+            np.asarray(fresh_map(corpus.band_parts[shard]))[:, docs - lo],
             ids,
             pa.array(own, pa.string()),
             family,

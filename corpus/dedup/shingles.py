@@ -1,7 +1,7 @@
 """Shingles: the 64-bit hashes of a document's word or character n-grams, computed for a whole batch of texts
 at once in numpy (no Python loop per word), with a plain-Python reference that defines the exact result.
 
-Normalization (both units): Unicode lower case (Arrow's utf8_lower).
+Normalization `default` (both units): Unicode lower case (Arrow's utf8_lower), then:
 Words: maximal runs of word characters, where a word character is an ASCII letter or digit or any non-ASCII
 character except punctuation and symbols in these blocks: U+0080-U+00BF (Latin-1 punctuation, NBSP), U+00D7,
 U+00F7, U+2000-U+206F (general punctuation: dashes, curly quotes, ellipsis, special spaces), U+3000-U+303F (CJK
@@ -10,6 +10,10 @@ So "Don't -- STOP!" gives don, t, stop; "naïve café" keeps its accents. Text w
 run: use unit "char" for it.
 Characters: code points, with every run of ASCII whitespace turned into one space and leading/trailing
 whitespace dropped.
+Normalization `none`, for comparing with tools that shingle raw tokens: no lower-casing and no punctuation
+removed. Words are maximal runs of characters that are not whitespace, exactly `text.split()` (ASCII
+whitespace, \x1c-\x1f, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); characters
+are every code point as it is, whitespace included.
 Shingles: every window of `ngram` consecutive elements. A document with at least one element but fewer than
 `ngram` has exactly one shingle made of all its elements (so two short texts match only when equal after
 normalization); a document with no element has no shingle.
@@ -37,6 +41,7 @@ _SEP_RANGES = (
     (0xFF5B, 0xFF65),
 )
 UNITS = ("word", "char")
+NORMALIZATIONS = ("default", "none")
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -69,6 +74,11 @@ def _string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
     if size:
         data[:size] = np.frombuffer(bufs[2], dtype=np.uint8, count=size, offset=base)
     return data, offsets, size
+
+
+def _raw_bytes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
+    """The UTF-8 bytes of the batch as they are (normalize: none), padded like _text_bytes."""
+    return _string_bytes(texts.cast(pa.large_string()).fill_null(""))
 
 
 def string_hashes(strings: pa.Array) -> np.ndarray:
@@ -112,6 +122,35 @@ def _word_mask(d: np.ndarray) -> np.ndarray:
         (b1 == 0xBD) & ((b2 == 0x80) | ((b2 >= 0x9B) & (b2 <= 0xA5)))
     )
     clear(ef[fw], 3)
+    return mask
+
+
+def _split_mask(d: np.ndarray) -> np.ndarray:
+    """True for the bytes of characters that `str.split()` does not split on (normalize: none)."""
+    mask = ~(((d >= 9) & (d <= 13)) | ((d >= 28) & (d <= 32)))
+    if not d.size or d.max() < 128:
+        return mask
+    n = d.size
+
+    def nxt(pos: np.ndarray, k: int) -> np.ndarray:
+        return d[np.minimum(pos + k, n - 1)]
+
+    def clear(starts: np.ndarray, width: int) -> None:
+        for k in range(width):
+            mask[np.minimum(starts + k, n - 1)] = False
+
+    c2 = np.flatnonzero(d == 0xC2)
+    clear(c2[(nxt(c2, 1) == 0x85) | (nxt(c2, 1) == 0xA0)], 2)  # U+0085, U+00A0
+    e1 = np.flatnonzero(d == 0xE1)
+    clear(e1[(nxt(e1, 1) == 0x9A) & (nxt(e1, 2) == 0x80)], 3)  # U+1680
+    e2 = np.flatnonzero(d == 0xE2)
+    b1, b2 = nxt(e2, 1), nxt(e2, 2)
+    spaces = (b1 == 0x80) & (
+        (b2 <= 0x8A) | (b2 == 0xA8) | (b2 == 0xA9) | (b2 == 0xAF)
+    )  # U+2000-200A, 2028/9/2F
+    clear(e2[spaces | ((b1 == 0x81) & (b2 == 0x9F))], 3)  # U+205F
+    e3 = np.flatnonzero(d == 0xE3)
+    clear(e3[(nxt(e3, 1) == 0x80) & (nxt(e3, 2) == 0x80)], 3)  # U+3000
     return mask
 
 
@@ -168,19 +207,39 @@ def _char_elements(data: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np
     return elements, starts
 
 
-def element_hashes(texts: pa.Array, unit: str) -> tuple[np.ndarray, np.ndarray]:
+def _raw_word_elements(data: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    starts, ends = _runs(_split_mask(data[:size]), offsets, size)
+    return _hash_runs(data, size, starts, ends), starts
+
+
+def _raw_char_elements(data: np.ndarray, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    d = data[:size]
+    starts = np.flatnonzero((d & 0xC0) != 0x80)  # first byte of every character
+    lead = d[starts]
+    width = 1 + (lead >= 0xC0).astype(np.int64) + (lead >= 0xE0) + (lead >= 0xF0)
+    return _hash_runs(data, size, starts, starts + width), starts
+
+
+def element_hashes(texts: pa.Array, unit: str, normalize: str = "default") -> tuple[np.ndarray, np.ndarray]:
     """Hashes of every word (or character) of every text, flat in document order, and the count per text.
     Null texts count as empty."""
-    data, offsets, size = _text_bytes(texts)
-    elements, starts = (_word_elements if unit == "word" else _char_elements)(data, offsets, size)
+    if normalize == "none":
+        data, offsets, size = _raw_bytes(texts)
+        split = _raw_word_elements if unit == "word" else _raw_char_elements
+    else:
+        data, offsets, size = _text_bytes(texts)
+        split = _word_elements if unit == "word" else _char_elements
+    elements, starts = split(data, offsets, size)
     # starts ascend, so each document's count is the gap between its bounds' positions among them
     return elements, np.diff(np.searchsorted(starts, offsets)).astype(np.int64)
 
 
-def shingle_hashes(texts: pa.Array, unit: str, ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shingle_hashes(
+    texts: pa.Array, unit: str, ngram: int, normalize: str = "default"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """64-bit hash of every shingle of every text (flat, document order; a shingle repeated inside a document
     appears repeatedly), the number of shingles per text and the number of words (or characters) per text."""
-    elements, counts = element_hashes(texts, unit)
+    elements, counts = element_hashes(texts, unit, normalize)
     total = elements.size
     if not total:
         return np.zeros(0, np.uint64), np.zeros(len(texts), np.int64), counts
@@ -233,7 +292,9 @@ def _hash_bytes(raw: bytes) -> int:
     return mix((h + len(raw) * int(_LEN_MIX)) & mask64)
 
 
-def reference_elements(text: str, unit: str) -> list[bytes]:
+def reference_elements(text: str, unit: str, normalize: str = "default") -> list[bytes]:
+    if normalize == "none":
+        return [e.encode("utf-8") for e in (text.split() if unit == "word" else text)]
     lower = pc.utf8_lower(pa.array([text])).to_pylist()[0]
     if unit == "word":
         words, current = [], []
@@ -264,9 +325,9 @@ def _ascii_split(text: str) -> list[str]:
     return parts
 
 
-def reference_shingles(text: str, unit: str, ngram: int) -> list[int]:
+def reference_shingles(text: str, unit: str, ngram: int, normalize: str = "default") -> list[int]:
     """The shingle hashes of one text, in order, computed the slow obvious way."""
-    hashes = [_hash_bytes(e) for e in reference_elements(text, unit)]
+    hashes = [_hash_bytes(e) for e in reference_elements(text, unit, normalize)]
     if not hashes:
         return []
     constants = [int(c) for c in _position_constants(ngram)]

@@ -40,7 +40,7 @@ U32 = np.uint32
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 BATCH_ROWS = 1024
 BATCH_BYTES = 16 * 2**20
-SPILL_FORMAT = 2  # bump when the spill files change: older spills are then recomputed
+SPILL_FORMAT = 3  # bump when the spill files change: older spills are then recomputed
 GATHER_LIMIT = 1 << 20  # shingle values compared at once (work arrays of about 50 MB at most)
 
 
@@ -324,10 +324,10 @@ def _compute_spill(job: SignJob) -> dict:
     bands = np.lib.format.open_memmap(tmp["bands"], mode="w+", dtype=np.uint64, shape=(params.bands, n))
     info = {
         "counts": np.zeros(n, np.int32),
+        "short": np.zeros(n, bool),  # fewer words (or characters) than one shingle
         "keys": np.zeros(n, np.float64),
         **({"family": np.zeros(n, np.uint64), "augmented": np.zeros(n, bool)} if job.families else {}),
     }
-    elements = np.zeros(n, np.int64)
     sh_offsets = np.zeros(n + 1, np.int64) if job.shingles else None
     sh_file = open(tmp["shingles"], "wb") if job.shingles else None
     columns = ["text"] + (["metadata"] if job.keep == "quality" or job.families else [])
@@ -342,11 +342,14 @@ def _compute_spill(job: SignJob) -> dict:
                 info["augmented"][row : row + batch.num_rows] = augmented
             for start, texts in _split_by_bytes(batch.column("text")):
                 lo, hi = row + start, row + start + len(texts)
-                shingles, per_doc, n_elements = shingle_hashes(texts, params.unit, params.ngram)
+                shingles, per_doc, n_elements = shingle_hashes(
+                    texts, params.unit, params.ngram, params.normalize
+                )
                 signatures = minhash(shingles, per_doc, params)
                 sig[lo:hi] = signatures
                 bands[:, lo:hi] = band_hashes(signatures, params)
-                info["counts"][lo:hi], elements[lo:hi] = per_doc, n_elements
+                info["counts"][lo:hi] = per_doc
+                info["short"][lo:hi] = (n_elements > 0) & (n_elements < params.ngram)
                 if sh_file is not None:
                     values, set_sizes = shingle_sets(shingles, per_doc)
                     sh_file.write(values.tobytes())
@@ -376,7 +379,7 @@ def _compute_spill(job: SignJob) -> dict:
     counters = {
         "rows": n,
         "empty": int(np.count_nonzero(counts == 0)),
-        "short": int(np.count_nonzero((elements > 0) & (elements < params.ngram))),
+        "short": int(np.count_nonzero(info["short"])),
         "missing_score": int(np.count_nonzero(np.isnan(scores))),
         "augmented": int(np.count_nonzero(info["augmented"])) if job.families else 0,
         "seconds": time.perf_counter() - started,
@@ -392,8 +395,18 @@ def _compute_spill(job: SignJob) -> dict:
 # --- random access to spilled signatures and shingle sets ---------------------------------------------------
 
 
+def fresh_map(array: np.ndarray) -> np.ndarray:
+    """A new memory map of the file region behind `array` (when it is one), to be dropped after use: pages
+    read through a long-lived map stay in this process's resident memory until the whole file is counted
+    there (gigabytes at 10M documents); pages read through a short-lived one leave with it."""
+    if isinstance(array, np.memmap) and array.filename and array.flags.c_contiguous:
+        return np.memmap(array.filename, dtype=array.dtype, mode="r", offset=array.offset, shape=array.shape)
+    return array
+
+
 class RowStore:
-    """Rows of per-part arrays addressed by a global document number (parts laid end to end)."""
+    """Rows of per-part arrays addressed by a global document number (parts laid end to end). Memory-mapped
+    parts are read through a fresh map each call (fresh_map)."""
 
     def __init__(self, parts: list[np.ndarray]) -> None:
         self.parts = parts
@@ -410,12 +423,13 @@ class RowStore:
         out = np.empty((len(part), width) if width else len(part), dtype=dtype)
         for p in np.unique(part):
             mask = part == p
-            out[mask] = self.parts[p][local[mask]]
+            out[mask] = fresh_map(self.parts[p])[local[mask]]
         return out
 
 
 class SetStore:
-    """Sorted shingle sets (flat uint32 values + offsets per part) addressed by global document number."""
+    """Sorted shingle sets (flat uint32 values + offsets per part) addressed by global document number; the
+    values are read through a fresh map each call (fresh_map)."""
 
     def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         self.parts = parts
@@ -441,7 +455,7 @@ class SetStore:
         first = np.cumsum(lengths) - lengths
         for p in np.unique(part):
             mask = part == p
-            out[ragged_index(first[mask], lengths[mask])] = self.parts[p][0][
+            out[ragged_index(first[mask], lengths[mask])] = fresh_map(self.parts[p][0])[
                 ragged_index(starts[mask], lengths[mask])
             ]
         return out, lengths

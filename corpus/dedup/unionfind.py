@@ -1,6 +1,7 @@
 """Union-find over document numbers, in numpy: a parent array (8 bytes per document) and edges merged a batch at
 a time. A set's root is always its smallest member, so the result (and every cluster's first member) does not
-depend on the order the edges arrive in."""
+depend on the order the edges arrive in. Merging a batch of edges touches only their endpoints' paths: the
+whole array is walked once, by labels(), at the end."""
 
 from __future__ import annotations
 
@@ -23,14 +24,24 @@ class UnionFind:
         return parent
 
     def find(self, items: np.ndarray) -> np.ndarray:
-        return self.compress()[items]
+        """Roots of the given elements, following their parents only (work in proportion to the items, not
+        to the whole array); the items are then pointed straight at their roots."""
+        items = np.asarray(items, np.int64)
+        roots = self.parent[items]
+        while True:
+            up = self.parent[roots]
+            moving = np.flatnonzero(up != roots)
+            if not moving.size:
+                break
+            roots[moving] = up[moving]
+        self.parent[items] = roots
+        return roots
 
     def union(self, u: np.ndarray, v: np.ndarray) -> None:
         """Merge the sets of u[i] and v[i] for every i."""
         u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
         while u.size:
-            parent = self.compress()
-            ru, rv = parent[u], parent[v]
+            ru, rv = self.find(u), self.find(v)
             differ = ru != rv
             if not differ.any():
                 return

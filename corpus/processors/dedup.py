@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,11 @@ class Dedup(GlobalStep):
     """Drop near-duplicates found with MinHash LSH (signatures equal datasketch's), keeping one document per
     cluster; every document gets metadata dedup_cluster and dedup_kept, dropped ones duplicate_of.
 
-    Shingles: `unit` word (default) or char n-grams of `ngram` (5) after lower-casing; words are runs of
-    letters and digits, punctuation removed (see corpus/dedup/shingles.py). Banding: `bands` x `rows` (both
+    Shingles: `unit` word (default) or char n-grams of `ngram` (5). With `normalize: default` the text is
+    lower-cased and punctuation is stripped first: words are runs of letters and digits (so "Don't STOP!"
+    gives don, t, stop), characters have each whitespace run made one space. `normalize: none` shingles the
+    raw text, for comparing with tools that use raw tokens: words are exactly `text.split()` (case and
+    punctuation kept), characters every code point as it is (see corpus/dedup/shingles.py). Banding: `bands` x `rows` (both
     or neither; default FineWeb's 14 x 8 over `num_perm` 112), or chosen for `threshold` (the sharpest banding
     that still catches a pair at the threshold with probability >= 0.95). `verify`: exact (default: the
     Jaccard of the two documents' sets of shingle hashes, 32 bits each, must be >= threshold), estimate
@@ -32,7 +36,11 @@ class Dedup(GlobalStep):
     missing_score); ties go to the first. Incremental: `save_index` writes this run's kept documents to a
     folder (with shingle sets when verify is exact); `against_index` (a folder or a list of them) drops
     documents that duplicate an earlier run's (reason near_duplicate_of_index; the earlier run is not
-    changed). Mismatched or corrupt indexes (checksums included) are refused before the run starts.
+    changed). A relative save_index or against_index is a path inside the run's output folder (e.g.
+    `save_index: index` writes OUTPUT/index; `against_index: ../run1/index` reads a sibling run's), not the
+    current directory (`corpus dedup --save-index/--against-index` take paths from the current directory,
+    like any command-line path). Mismatched or corrupt indexes (checksums included) are refused before the
+    run starts (given as relative paths, when the dedup pass starts, before anything is decided).
 
     Augmented copies (metadata augmented: true, augmentation.source_id, as the augment step writes them):
     with `spare_augmented` (default), a copy is never clustered with, so never dropped as a duplicate of,
@@ -45,7 +53,7 @@ class Dedup(GlobalStep):
     punctuation, is never clustered: it is kept as its own cluster and counted as empty_documents (drop it
     with a length filter or exact_dedup). A document shorter than one shingle (fewer than `ngram` words) is
     one shingle made of all its words, so it matches only a document with the same normalized words; counted
-    as short_documents. The duplicates dataset (output/duplicates/) lists every cluster with its members,
+    as short_documents. Documents an earlier exact_dedup drops are not in these counts. The duplicates dataset (output/duplicates/) lists every cluster with its members,
     kept id and estimated (and, with verify: exact, true) Jaccard against the kept document. A resumed run
     reuses the signature spills of an interrupted one only when their checksums match (damaged ones are
     recomputed, counted as corrupt_signature_shards)."""
@@ -67,6 +75,7 @@ class Dedup(GlobalStep):
         against_index: str | list | None = None,
         hash_seed: int = 1,
         spare_augmented: bool = True,
+        normalize: str = "default",
     ) -> None:
         params = self.validate_options(dict(locals()))
         against = [against_index] if isinstance(against_index, str) else list(against_index or [])
@@ -76,8 +85,8 @@ class Dedup(GlobalStep):
             verify=verify,
             keep=keep,
             score_field=score_field,
-            save_index=save_index,
-            against=[os.path.abspath(p) for p in against],
+            save_index=save_index,  # relative paths: inside the output folder, made absolute by resolve()
+            against=against,
             spare_augmented=bool(spare_augmented),
         )
         self._decisions = None
@@ -95,7 +104,14 @@ class Dedup(GlobalStep):
         }
         o = {**defaults, **{k: v for k, v in options.items() if k in defaults}}
         params = resolve_params(
-            o["unit"], o["ngram"], o["num_perm"], o["bands"], o["rows"], o["threshold"], o["hash_seed"]
+            o["unit"],
+            o["ngram"],
+            o["num_perm"],
+            o["bands"],
+            o["rows"],
+            o["threshold"],
+            o["hash_seed"],
+            o["normalize"],
         )
         if o["verify"] not in VERIFY_MODES:
             raise RecipeError(
@@ -111,22 +127,11 @@ class Dedup(GlobalStep):
         against = [against] if isinstance(against, str) else list(against or [])
         if not all(isinstance(p, str) and p for p in against):
             raise RecipeError("step 'dedup': against_index must be a folder path or a list of them")
-        for path in against:  # checksums too: a corrupt index fails here, before any output is written
-            check_index(path, params, need_shingles=o["verify"] == "exact", full=True)
-        save = o["save_index"]
-        if save:
-            if any(os.path.abspath(save) == os.path.abspath(p) for p in against):
-                raise RecipeError(
-                    f"step 'dedup': save_index {save} is also an against_index: save the new index elsewhere "
-                    "(the earlier run's index is never rewritten)"
-                )
-            if os.path.exists(save) and (not os.path.isdir(save) or os.listdir(save)):
-                try:
-                    read_header(save)  # replacing an older index is fine; anything else is refused
-                except InputError:
-                    raise RecipeError(
-                        f"step 'dedup': save_index {save} exists and is not a dedup index; choose another folder"
-                    ) from None
+        if o["save_index"] is not None and not (isinstance(o["save_index"], str) and o["save_index"]):
+            raise RecipeError("step 'dedup': save_index must be a folder path")
+        # absolute paths are checked now, before any output is written; relative ones lie inside the output
+        # folder, which is not known here: resolve() checks them the same way before deciding anything
+        check_index_paths(params, o["verify"], o["save_index"], against, absolute_only=True)
         return params
 
     def resolve(
@@ -139,7 +144,9 @@ class Dedup(GlobalStep):
     ) -> dict:
         from corpus.dedup.resolve import resolve
 
-        return resolve(self.config, shards, work_dir, workers, output_dir, skip)
+        config = in_output_folder(self.config, output_dir)
+        check_index_paths(config.params, config.verify, config.save_index, config.against)
+        return resolve(config, shards, work_dir, workers, output_dir, skip)
 
     def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
         from corpus.dedup.resolve import Decisions
@@ -154,3 +161,47 @@ class Dedup(GlobalStep):
     def apply(self, doc: Document) -> bool | str | None:
         assert self._decisions is not None, "load() must run before apply()"
         return self._decisions.apply(doc)
+
+
+def in_output_folder(config: DedupConfig, output_dir: str) -> DedupConfig:
+    """The config with a relative save_index and against_index made paths inside the output folder."""
+    base = os.path.abspath(output_dir)
+
+    def place(path: str) -> str:
+        return os.path.normpath(os.path.join(base, path))  # an absolute path stays as it is
+
+    return replace(
+        config,
+        save_index=place(config.save_index) if config.save_index else None,
+        against=[place(p) for p in config.against],
+    )
+
+
+def check_index_paths(
+    params: MinHashParams, verify: str, save: str | None, against: list[str], absolute_only: bool = False
+) -> None:
+    """Refuse an unusable against_index (checksums too) or a save_index that would overwrite something
+    else; with absolute_only, relative paths (not placed yet) are left for later."""
+    for path in against:
+        if os.path.isabs(path) or not absolute_only:
+            check_index(path, params, need_shingles=verify == "exact", full=True)
+    if not save:
+        return
+    # two relative paths lie in the same folder, so they can be compared before it is known
+    if any(
+        os.path.normpath(save) == os.path.normpath(p) and os.path.isabs(save) == os.path.isabs(p)
+        for p in against
+    ):
+        raise RecipeError(
+            f"step 'dedup': save_index {save} is also an against_index: save the new index elsewhere "
+            "(the earlier run's index is never rewritten)"
+        )
+    if absolute_only and not os.path.isabs(save):
+        return
+    if os.path.exists(save) and (not os.path.isdir(save) or os.listdir(save)):
+        try:
+            read_header(save)  # replacing an older index is fine; anything else is refused
+        except InputError:
+            raise RecipeError(
+                f"step 'dedup': save_index {save} exists and is not a dedup index; choose another folder"
+            ) from None

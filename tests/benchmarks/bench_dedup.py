@@ -569,6 +569,235 @@ def synthetic(folder: Path, docs: int, seed: int = 1) -> None:
     shutil.rmtree(folder / "tmp", ignore_errors=True)
 
 
+# --- scaling to millions of documents (issue 13) ------------------------------------------------------------
+
+SCALING_EXACT_PER_MILLION = SCALING_NEAR_PER_MILLION = 25_000
+SCALING_SHARD_DOCS = 100_000
+SCALING_RECIPE = (
+    "name: bench-scaling\nsteps:\n  - exact_dedup: {}\n  - dedup: {}\noutput: {format: parquet}\n"
+)
+
+
+def kjv_verses() -> list[str]:
+    return [line.split(" ", 1)[1] for line in (SHARED / "kjv.txt").read_text().splitlines() if " " in line]
+
+
+def near_copy(text: str, kind: int) -> str:
+    """A copy changed a little (Jaccard of word 5-grams about 0.9 or more on a two-verse document): upper
+    case with the punctuation gone (same normalized words), the last word dropped, a word added at the end,
+    or the second word replaced."""
+    words = text.split()
+    if kind == 0:
+        return re.sub(r"[^\w\s]", "", text).upper()
+    if kind == 1:
+        return " ".join(words[:-1]) if len(words) > 1 else text + " again"
+    if kind == 2:
+        return text + " Amen."
+    return " ".join(words[:1] + ["behold"] + words[2:]) if len(words) > 2 else text + " behold"
+
+
+def scaling_corpus(folder: Path, docs: int, seed: int = 13) -> dict:
+    """`docs` short real documents: two random KJV verses each (about 50 words), plus 25,000 exact copies and
+    25,000 near copies (near_copy) of random documents per million, shuffled, in Parquet shards of 100,000.
+    Document numbers (id d<number>) are those before shuffling; returns the planted pairs."""
+    verses = kjv_verses()
+    rng = np.random.default_rng(seed)
+    exact = docs * SCALING_EXACT_PER_MILLION // 1_000_000
+    near = docs * SCALING_NEAR_PER_MILLION // 1_000_000
+    base = docs - exact - near
+    pairs = rng.integers(0, len(verses), size=(base, 2))
+    source = rng.integers(0, base, size=exact + near)
+    kinds = rng.integers(0, 4, size=near)
+    order = rng.permutation(docs)
+
+    def text_of(doc: int) -> str:
+        if doc < base:
+            return verses[pairs[doc, 0]] + " " + verses[pairs[doc, 1]]
+        original = text_of(int(source[doc - base]))
+        return original if doc < base + exact else near_copy(original, int(kinds[doc - base - exact]))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, start in enumerate(range(0, docs, SCALING_SHARD_DOCS)):
+        numbers = order[start : start + SCALING_SHARD_DOCS].tolist()
+        texts = [text_of(d) for d in numbers]
+        rows = {
+            "id": [f"d{d}" for d in numbers],
+            "text": texts,
+            "source": ["bench"] * len(texts),
+            "url": [None] * len(texts),
+            "metadata": ["{}"] * len(texts),
+            "turns": [None] * len(texts),
+        }
+        tmp = folder / f".part-{k:05d}.parquet.tmp"
+        pq.write_table(pa.table(rows, schema=SCHEMA), tmp, row_group_size=10_000)
+        tmp.rename(folder / f"part-{k:05d}.parquet")
+    planted = [(int(source[i]), base + i, "exact" if i < exact else "near") for i in range(exact + near)]
+    near_j = [exact_jaccard(text_of(a), text_of(b)) for a, b, kind in planted if kind == "near"]
+    meta = {
+        "documents": docs,
+        "base": base,
+        "exact": exact,
+        "near": near,
+        "planted": planted,
+        "near_j": near_j,
+    }
+    (folder / "planted.json").write_text(json.dumps(meta))
+    return meta
+
+
+def process_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack += children.get(p, [])
+    return out
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM: the process's own peak resident set size so far (anonymous and file pages it maps)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(cmd: list[str], nice: int = 0) -> dict:
+    """Run a command; wall time and the peak RSS of the main process and of each other process of its tree
+    (fork-pool workers, datatrove's task processes), read from /proc every 0.1 s while the run lasts (VmHWM
+    is each process's own peak, so a sample anywhere in its life after the peak sees it)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
+    )
+    peaks: dict[int, int] = {}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            for p in process_tree(proc.pid):
+                peaks[p] = max(peaks.get(p, 0), peak_rss_kib(p))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    wall = time.perf_counter() - started
+    sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr.decode()[-3000:]}")
+    children = [kib for p, kib in peaks.items() if p != proc.pid]
+    return {
+        "seconds": round(wall, 1),
+        "main_peak_rss_mib": round(peaks.get(proc.pid, 0) / 1024, 1),
+        "worker_peak_rss_mib": round(max(children, default=0) / 1024, 1),
+        "processes": len(peaks),
+    }
+
+
+def planted_recall(out: Path, meta: dict) -> dict:
+    """Planted pairs found (both documents in one cluster of the duplicates audit; exact_dedup's drops are
+    read from rejected/, each names its kept copy): exact copies, and near copies of Jaccard >= 0.8."""
+    cluster: dict[str, str] = {}
+    for path in sorted((out / "duplicates").glob("*.parquet")):
+        table = pq.read_table(path, columns=["cluster_id", "member_ids"])
+        for name, members in zip(table["cluster_id"].to_pylist(), table["member_ids"].to_pylist()):
+            for member in members:
+                cluster[member] = name
+    exact_of: dict[str, str] = {}  # an exact copy dropped by exact_dedup -> the id of the copy kept
+    for path in sorted((out / "rejected").rglob("*.parquet")):
+        if "exact" not in str(path.relative_to(out)):
+            continue
+        table = pq.read_table(path, columns=["id", "metadata"])
+        for doc_id, m in zip(table["id"].to_pylist(), table["metadata"].to_pylist()):
+            kept = json.loads(m).get("duplicate_of")
+            if kept:
+                exact_of[doc_id] = kept
+
+    def same(a: str, b: str) -> bool:
+        a, b = exact_of.get(a, a), exact_of.get(b, b)
+        return a == b or (a in cluster and cluster.get(a) == cluster.get(b))
+
+    found = {"exact": [0, 0], "near": [0, 0]}
+    near_j = iter(meta["near_j"])
+    for a, b, kind in meta["planted"]:
+        if kind == "near" and next(near_j) < TRUTH:
+            continue
+        found[kind][1] += 1
+        found[kind][0] += same(f"d{a}", f"d{b}")
+    return {f"{k}_found": v[0] for k, v in found.items()} | {f"{k}_planted": v[1] for k, v in found.items()}
+
+
+def run_million_scaling(args: argparse.Namespace) -> list[dict]:
+    """`corpus dedup -w 2` and `corpus prepare` (exact_dedup + dedup) on scaling_corpus of each size."""
+    root = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="bench-dedup-scaling-"))
+    recipe = root / "exact-and-near.yaml"
+    root.mkdir(parents=True, exist_ok=True)
+    recipe.write_text(SCALING_RECIPE)
+    corpus_cli = [sys.executable, "-m", "corpus.cli"]
+    rows = []
+    for docs in [int(s) for s in args.scaling_docs.split(",") if s]:
+        data = root / f"kjv-pairs-{docs}"
+        if not (data / "planted.json").exists():
+            t0 = time.perf_counter()
+            shutil.rmtree(data, ignore_errors=True)
+            scaling_corpus(data, docs)
+            print(f"built {docs:,} documents in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        meta = json.loads((data / "planted.json").read_text())
+        commands = {
+            "corpus dedup -w 2": ["dedup", str(data)],
+            "corpus prepare -w 2 (exact_dedup + dedup)": ["prepare", str(recipe), "--input", str(data)],
+        }
+        for label, command in commands.items():
+            if args.scaling_only and args.scaling_only not in label:
+                continue
+            out = root / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = corpus_cli + command + ["--output", str(out), "-w", "2", "-q", "--no-report"]
+            load_before = round(os.getloadavg()[0], 2)
+            measured = run_measured(cmd, nice=args.nice)
+            stats = json.loads((out / "stats.json").read_text())
+            counters = {s["name"]: s.get("counters", {}) for s in stats["steps"]}
+            near = counters.get("dedup", {})
+            row = {
+                "documents": docs,
+                "command": label,
+                "load_average_before": load_before,
+                **measured,
+                "docs_per_s": round(docs / measured["seconds"], 1),
+                "exact_duplicates": counters.get("exact_dedup", {}).get("exact_duplicates"),
+                "near_duplicates_removed": near.get("duplicates_removed"),
+                "verified_pairs": near.get("verified_pairs"),
+                "verify_rounds": near.get("verify_rounds"),
+                "verify_capped": near.get("verify_capped", 0),
+                "resolve_s": near.get("resolve_seconds"),
+                **planted_recall(out, meta),
+            }
+            rows.append(row)
+            print(f"scaling {docs:,} {label}: {row}", file=sys.stderr)
+            shutil.rmtree(out, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(data, ignore_errors=True)
+    if not args.data_dir:
+        shutil.rmtree(root, ignore_errors=True)
+    return rows
+
+
 # --- report -------------------------------------------------------------------------------------------------
 
 
@@ -589,10 +818,22 @@ def main() -> int:
     parser.add_argument("--verify", default="none", help=argparse.SUPPRESS)
     parser.add_argument("--no-labels", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each fast method (median reported)")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="only the million-document scaling table (corpus dedup and corpus prepare, KJV verse pairs); "
+        "merged into the existing report",
+    )
+    parser.add_argument("--scaling-docs", default="1000000,2000000,10000000", help="sizes for --scaling")
+    parser.add_argument("--scaling-only", default="", help="--scaling: only commands whose label has this")
+    parser.add_argument("--data-dir", default=None, help="--scaling: build (and keep) the corpora here")
+    parser.add_argument("--nice", type=int, default=0, help="--scaling: run the commands at this niceness")
     args = parser.parse_args()
     if args.child:
         child(args)
         return 0
+    if args.scaling:
+        return save_million_scaling(run_million_scaling(args))
     if not SHARED.is_dir():
         print("../shared/data is missing", file=sys.stderr)
         return 1
@@ -899,8 +1140,59 @@ def markdown(report: dict) -> str:
                 f"| {s['end_to_end_docs_per_s']:,.0f} | {s['signature_docs_per_s']:,.0f} |"
             )
         lines.append("")
-    lines += ["Reproduce: `.venv/bin/python tests/benchmarks/bench_dedup.py`.", ""]
+    lines += million_scaling_lines(report.get("million_scaling", []))
+    lines += [
+        "Reproduce: `.venv/bin/python tests/benchmarks/bench_dedup.py` (the comparison), "
+        "`.venv/bin/python tests/benchmarks/bench_dedup.py --scaling` (the million-document table).",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def save_million_scaling(rows: list[dict]) -> int:
+    """Merge the scaling rows into reports/benchmarks/dedup.json (a row replaces the one of the same size and
+    command) and write dedup.md again."""
+    report = json.loads((REPORTS / "dedup.json").read_text())
+    kept = [
+        r
+        for r in report.get("million_scaling", [])
+        if not any(r["documents"] == n["documents"] and r["command"] == n["command"] for n in rows)
+    ]
+    report["million_scaling"] = sorted(kept + rows, key=lambda r: (r["command"], r["documents"]))
+    (REPORTS / "dedup.json").write_text(json.dumps(report, indent=2) + "\n")
+    (REPORTS / "dedup.md").write_text(markdown(report))
+    print("\n".join(million_scaling_lines(report["million_scaling"])))
+    return 0
+
+
+def million_scaling_lines(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "Scaling to millions of documents (issue 13): short real documents, two random KJV verses each (about "
+        "50 words), with 25,000 exact and 25,000 near copies planted per million (near: upper-cased without "
+        "punctuation, last word dropped, a word added, or the second word replaced), Parquet shards of 100,000 "
+        "documents; `-w 2 --no-report`, default dedup options. Peak RSS is each process's own VmHWM (main "
+        "process; the largest of the worker processes), sampled every 0.1 s. The machine has 2 CPUs shared "
+        "with other work (1-minute load average before each run).",
+        "",
+        "| command | documents | time s | docs/s | time vs smallest | main peak RSS MiB | worker peak RSS MiB "
+        "| load before | exact dups | near removed | planted exact found | planted near (J >= 0.8) found "
+        "| verify capped |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for command in sorted({r["command"] for r in rows}):
+        mine = sorted((r for r in rows if r["command"] == command), key=lambda r: r["documents"])
+        for r in mine:
+            growth = f"{r['seconds'] / mine[0]['seconds']:.2f}x for {r['documents'] / mine[0]['documents']:g}x docs"
+            lines.append(
+                f"| {command} | {r['documents']:,} | {r['seconds']:,.0f} | {r['docs_per_s']:,.0f} | {growth} "
+                f"| {r['main_peak_rss_mib']:,.0f} | {r['worker_peak_rss_mib']:,.0f} | {r['load_average_before']} "
+                f"| {r['exact_duplicates'] if r['exact_duplicates'] is not None else '-'} "
+                f"| {r['near_duplicates_removed']:,} | {r['exact_found']:,} / {r['exact_planted']:,} "
+                f"| {r['near_found']:,} / {r['near_planted']:,} | {r['verify_capped']} |"
+            )
+    return lines + [""]
 
 
 if __name__ == "__main__":
