@@ -20,7 +20,12 @@ from corpus.html.rules import (
     MAIN_SELECTORS,
     MAIN_TAGS,
     MAX_BOILERPLATE_SHARE,
+    MAX_CUT_PARAGRAPHS,
+    MIN_MAIN_PARAGRAPHS,
     MIN_MAIN_SHARE,
+    MIN_PARAGRAPH_CHARS,
+    MIN_PARAGRAPH_TEXT,
+    NARROW_SHARE,
     PRE_TAGS,
     PROTECTED_TAGS,
     Extracted,
@@ -96,6 +101,21 @@ def _text_len(node: Tag, skip: set[int]) -> int:
     return len(_render(node, skip))
 
 
+def _solid_len(root: Tag, skip: set[int]) -> int:
+    """The selectolax backend's _solid_len: text length without the whitespace around each text node."""
+    total = 0
+    stack = [iter(root.contents)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+        elif type(node) is NavigableString:
+            total += len(node.strip())
+        elif isinstance(node, Tag) and id(node) not in skip:
+            stack.append(iter(node.contents))
+    return total
+
+
 def _outermost(nodes: list[Tag]) -> list[Tag]:
     if len(nodes) < 2:
         return nodes
@@ -103,20 +123,89 @@ def _outermost(nodes: list[Tag]) -> list[Tag]:
     return [n for n in nodes if not any(id(p) in ids for p in n.parents)]
 
 
-def _find_main(body: Tag, skip: set[int]) -> list[Tag] | None:
+class _Paragraphs:
+    """Paragraph text held by each element of the body (the selectolax backend's _Paragraphs, on bs4)."""
+
+    def __init__(self, body: Tag, skip: set[int]) -> None:
+        self.held: dict[int, int] = {}
+        self.depth: dict[int, int] = {}
+        self.nodes: dict[int, Tag] = {}
+        self.skip = skip
+        for p in body.find_all("p"):
+            chain = [p]
+            for parent in p.parents:
+                chain.append(parent)
+                if parent is body:
+                    break
+            if any(id(node) in skip for node in chain):
+                continue
+            size = _solid_len(p, skip)
+            if size < MIN_PARAGRAPH_CHARS:
+                continue
+            for level, node in enumerate(reversed(chain)):
+                key = id(node)
+                if key in self.held:
+                    self.held[key] += size
+                else:
+                    self.held[key], self.depth[key], self.nodes[key] = size, level, node
+        self.total = self.held.get(id(body), 0)
+
+    def of(self, node: Tag) -> int:
+        return self.held.get(id(node), 0)
+
+    def narrow(self, root: Tag) -> Tag:
+        total = self.of(root)
+        if total < MIN_PARAGRAPH_TEXT or id(root) not in self.depth:
+            return root
+        floor, root_depth = NARROW_SHARE * total, self.depth[id(root)]
+        chain = [
+            key
+            for key, held in self.held.items()
+            if held >= floor and self.depth[key] > root_depth and self.nodes[key].name != "p"
+        ]
+        root_len = None
+        for key in sorted(chain, key=self.depth.__getitem__, reverse=True):
+            node = self.nodes[key]
+            if not any(parent is root for parent in node.parents):
+                return root
+            root_len = _solid_len(root, self.skip) if root_len is None else root_len
+            cut = root_len - _solid_len(node, self.skip)
+            if total - self.held[key] <= MAX_CUT_PARAGRAPHS * cut:
+                return node
+        return root
+
+
+def _named_boilerplate(node: Tag) -> bool:
+    return is_boilerplate(
+        node.name, _attr(node, "class"), _attr(node, "id"), _attr(node, "role"), False, None
+    )
+
+
+def _find_main(body: Tag, skip: set[int], paragraphs: _Paragraphs) -> list[Tag] | None:
     body_len = _text_len(body, skip)
     if not body_len:
         return None
+    judge_paragraphs = paragraphs.total >= MIN_PARAGRAPH_TEXT
     for selector in MAIN_SELECTORS:
-        nodes = [n for n in body.select(selector) if not any(id(p) in skip for p in (n, *n.parents))]
+        nodes = [
+            n
+            for n in body.select(selector)
+            if not any(id(p) in skip for p in (n, *n.parents)) and not _named_boilerplate(n)
+        ]
         if not nodes:
             continue
         if selector == "article":
             nodes = _outermost(nodes)
+        elif judge_paragraphs and len(nodes) > 1:
+            held = [paragraphs.of(n) for n in nodes]
+            nodes = [nodes[held.index(max(held))]]
         else:
             nodes = [max(nodes, key=lambda n: _text_len(n, skip))]
-        if sum(_text_len(n, skip) for n in nodes) >= MIN_MAIN_SHARE * body_len:
-            return nodes
+        if sum(_text_len(n, skip) for n in nodes) < MIN_MAIN_SHARE * body_len:
+            continue
+        if judge_paragraphs and sum(paragraphs.of(n) for n in nodes) < MIN_MAIN_PARAGRAPHS * paragraphs.total:
+            continue
+        return nodes
     return None
 
 
@@ -141,7 +230,7 @@ def _drop_boilerplate(root: Tag, in_main: bool, skip: set[int]) -> None:
         attrs = (_attr(node, "class"), _attr(node, "id"), _attr(node, "role"))
         if not is_boilerplate(node.name, *attrs, node.has_attr("hidden"), _attr(node, "style")):
             continue
-        if node.name not in INLINE_TAGS:
+        if node.name not in INLINE_TAGS and node.name not in BOILERPLATE_TAGS:
             scope_len = _text_len(root, skip) if scope_len is None else scope_len
             if _text_len(node, skip) > MAX_BOILERPLATE_SHARE * scope_len:
                 continue
@@ -169,9 +258,12 @@ def extract(html: str, opts: Options) -> Extracted:
         return Extracted("")
     title, canonical = _title(soup), _canonical(soup)
     skip = {id(n) for n in body.find_all(INVISIBLE_TAGS)}
-    main = _find_main(body, skip) if opts.main_content else None
-    roots = main or [body]
+    main = None
+    roots = [body]
     if opts.main_content:
+        paragraphs = _Paragraphs(body, skip)
+        main = _find_main(body, skip, paragraphs)
+        roots = [paragraphs.narrow(root) for root in main or [body]]
         for root in roots:
             _drop_boilerplate(root, main is not None, skip)
     heuristics = opts.main_content and main is None

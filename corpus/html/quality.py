@@ -147,3 +147,70 @@ def boilerplate_reference(html: str, main_xpath: str = "//div[@role='main']") ->
     return BoilerplateReference(
         outside, inside, outside_blob, " " + " ".join(sorted(inside)) + " " + inside_blob
     )
+
+
+# --- shingle precision / recall / F1 against an expected main content -------------------------------------
+
+SHINGLE_N = 5
+# Chinese, Japanese and Korean scripts are written without spaces: each of their characters is a word
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+# elements after which a reader sees a break: their text must not glue to the next element's
+_BREAK_TAGS = frozenset(
+    "address article aside blockquote br caption dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 "
+    "h6 header hr li main nav ol p pre section summary table td th tr ul".split()
+)
+
+
+def shingles(text: str, n: int = SHINGLE_N) -> Counter:
+    """The word n-gram shingles of `text` as a multiset: words are runs of Unicode letters and digits
+    (\\w+, so punctuation and whitespace differences do not count) and single CJK characters, case-folded. A text of fewer
+    than n words gives its one shorter n-gram, so that short texts still compare."""
+    words = _WORD.findall(text.casefold())
+    if not words:
+        return Counter()
+    if len(words) < n:
+        return Counter([tuple(words)])
+    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+@dataclass
+class ShingleScore:
+    precision: float
+    recall: float
+    f1: float
+
+
+def shingle_f1(extracted: str, expected: str, n: int = SHINGLE_N) -> ShingleScore:
+    """Shingle precision, recall and F1 of an extracted text against the expected main content: with S(t) the
+    multiset of word n-gram shingles of t (`shingles`), precision = |S(extracted) & S(expected)| /
+    |S(extracted)|, recall = |S(extracted) & S(expected)| / |S(expected)|, F1 their harmonic mean. Two empty
+    texts score 1; an empty extraction of a non-empty page scores 0 (and precision 0)."""
+    got, want = shingles(extracted, n), shingles(expected, n)
+    if not got and not want:
+        return ShingleScore(1.0, 1.0, 1.0)
+    common = sum((got & want).values())
+    precision = common / sum(got.values()) if got else 0.0
+    recall = common / sum(want.values()) if want else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if common else 0.0
+    return ShingleScore(precision, recall, f1)
+
+
+_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")  # bytes without a charset are not Latin-1
+
+
+def html_text(html: str) -> str:
+    """The visible text of an HTML fragment (an expected-content file), one line per block element, without
+    scripts and styles: the reference side of `shingle_f1`."""
+    if not html.strip():
+        return ""
+    root = lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in ("script", "style"):
+            el.text = ""
+        elif el.tag in _BREAK_TAGS:
+            el.text = "\n" + (el.text or "")
+            el.tail = "\n" + (el.tail or "")
+    return "\n".join(line for line in (" ".join(s.split()) for s in root.text_content().splitlines()) if line)

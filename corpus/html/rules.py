@@ -77,6 +77,21 @@ def main_rank(tag: str, attrs: dict) -> int | None:
 
 MIN_MAIN_SHARE = 0.05  # of the body's text, so an empty or decorative <main> does not hide the page
 
+# Paragraph text: the text of the page's <p> elements of at least MIN_PARAGRAPH_CHARS characters (shorter ones
+# are bylines, captions, buttons). It is what an article is made of and what menus, feeds and link lists
+# lack, so it decides where the article is when the page has enough of it (MIN_PARAGRAPH_TEXT):
+# - a main container must hold at least MIN_MAIN_PARAGRAPHS of it (a role=main story feed, comments in
+#   <article>s while the post is in a <div>, hold little);
+# - the root is then narrowed to its deepest block that still holds NARROW_SHARE of the root's paragraph text
+#   (a <main> that wraps the article and its feeds and related links becomes the article's own container)
+MIN_PARAGRAPH_CHARS = 25
+MIN_PARAGRAPH_TEXT = 500
+MIN_MAIN_PARAGRAPHS = 0.5
+NARROW_SHARE = 0.85
+#   ...as long as the text cut off is mostly not paragraphs (at most this share): a documentation page whose
+#   reference section holds most of the paragraphs keeps its introduction
+MAX_CUT_PARAGRAPHS = 0.4
+
 # Words that mark a class/id token as boilerplate when they are one of its parts (split on - _ and camelCase).
 BOILERPLATE_PARTS = frozenset(
     """
@@ -84,9 +99,16 @@ BOILERPLATE_PARTS = frozenset(
     crumbs sidebar sidebars sphinxsidebar sphinxsidebarwrapper cookie cookies consent gdpr ccpa related share
     sharing sharethis social socials ad ads advert adverts advertisement advertising adsbygoogle sponsor
     sponsored promo popup modal newsletter subscribe subscription signup pagination pager pagenav skiplink
-    skiplinks toolbar footer masthead topbar headerlink comments disqus searchbox feedback
+    skiplinks toolbar footer masthead topbar headerlink comment comments commentlist reply replies respond
+    disqus searchbox feedback outbrain taboola
     """.split()
 )
+# Layout words: a token naming one of these together with a content word ("contentWithSidebar",
+# "main-with-nav") is a wrapper of the content, not a sidebar, whatever share of the text it holds.
+LAYOUT_PARTS = frozenset(
+    "nav navbar navigation menu menubar sidebar sidebars toolbar footer topbar masthead".split()
+)
+CONTENT_PARTS = frozenset("article body column content".split())  # not "main": "main-nav" is a menu
 # Whole tokens only: as parts these would also hit content ("page-header" holds the title).
 BOILERPLATE_TOKENS = frozenset(
     """
@@ -120,6 +142,7 @@ MAX_BOILERPLATE_SHARE = 0.6
 PROTECTED_TAGS = frozenset(("html", "body", "main", "article"))
 # ids are judged only on layout containers: elsewhere they are anchors made from the text (a docs heading
 # "Cookie Objects" becomes <section id="cookie-objects">, a method `add_related` becomes <dt id=...>)
+MAX_ID_PARTS = 3
 ID_TAGS = frozenset("div nav aside ul ol menu header footer form ins iframe dialog".split())
 
 _PARTS = re.compile(r"[-_\s:.]+|(?<=[a-z])(?=[A-Z])")
@@ -143,7 +166,13 @@ def is_boilerplate(
         return True
     if tag in INLINE_TAGS:
         return bool(cls) and any(token in INLINE_TOKENS for token in cls.split())
-    return _names_boilerplate(cls) or (tag in ID_TAGS and _names_boilerplate(ident))
+    return _names_boilerplate(cls) or (tag in ID_TAGS and _is_name(ident) and _names_boilerplate(ident))
+
+
+def _is_name(ident: str | None) -> bool:
+    """An id of at most MAX_ID_PARTS words names a part of the layout ("main-nav", "related-posts"); a longer
+    one is a slug of a heading ("sharing-with-a-single-developer"), however it is spelled."""
+    return bool(ident) and len([part for part in _PARTS.split(ident) if part]) <= MAX_ID_PARTS
 
 
 @lru_cache(maxsize=8192)  # a site repeats its class names on every element and every page
@@ -153,7 +182,9 @@ def _names_boilerplate(value: str | None) -> bool:
     for token in value.split():
         if token.lower() in BOILERPLATE_TOKENS:
             return True
-        if any(part.lower() in BOILERPLATE_PARTS for part in _PARTS.split(token) if part):
+        parts = [part.lower() for part in _PARTS.split(token) if part]
+        hits = [part for part in parts if part in BOILERPLATE_PARTS]
+        if hits and not (CONTENT_PARTS.intersection(parts) and LAYOUT_PARTS.issuperset(hits)):
             return True
     return False
 

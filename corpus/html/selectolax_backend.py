@@ -21,7 +21,12 @@ from corpus.html.rules import (
     MAIN_SELECTORS,
     MAIN_TAGS,
     MAX_BOILERPLATE_SHARE,
+    MAX_CUT_PARAGRAPHS,
+    MIN_MAIN_PARAGRAPHS,
     MIN_MAIN_SHARE,
+    MIN_PARAGRAPH_CHARS,
+    MIN_PARAGRAPH_TEXT,
+    NARROW_SHARE,
     PRE_TAGS,
     PROTECTED_TAGS,
     Extracted,
@@ -57,6 +62,12 @@ _ANY_MAIN = ", ".join(MAIN_SELECTORS)
 def _text_len(node: LexborNode) -> int:
     """Length of the text, source indentation included: only ever compared as a share of another."""
     return len(node.text())
+
+
+def _solid_len(node: LexborNode) -> int:
+    """Length of the text without the whitespace around each text node: parsers keep or drop blank text
+    between elements differently, and the paragraph rules compare differences of lengths."""
+    return len(node.text(strip=True))
 
 
 def _has_ancestor(node: LexborNode, ids: set[int]) -> bool:
@@ -105,11 +116,71 @@ def _decompose(nodes: Iterable[LexborNode]) -> None:
         node.decompose()
 
 
-def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
+class _Paragraphs:
+    """Paragraph text (see rules.MIN_PARAGRAPH_CHARS) held by each element of the body: every <p> of at least
+    that many characters adds its length to itself and each of its ancestors."""
+
+    def __init__(self, body: LexborNode) -> None:
+        self.held: dict[int, int] = {}
+        self.depth: dict[int, int] = {}
+        self.nodes: dict[int, LexborNode] = {}
+        for p in body.css("p"):
+            size = _solid_len(p)
+            if size < MIN_PARAGRAPH_CHARS:
+                continue
+            chain = []
+            node = p
+            while node is not None:
+                chain.append(node)
+                if node.mem_id == body.mem_id:
+                    break
+                node = node.parent
+            for level, node in enumerate(reversed(chain)):
+                key = node.mem_id
+                if key in self.held:
+                    self.held[key] += size
+                else:
+                    self.held[key], self.depth[key], self.nodes[key] = size, level, node
+        self.total = self.held.get(body.mem_id, 0)
+
+    def of(self, node: LexborNode) -> int:
+        return self.held.get(node.mem_id, 0)
+
+    def narrow(self, root: LexborNode) -> LexborNode:
+        """The deepest block under `root` holding NARROW_SHARE of its paragraph text (those blocks are nested
+        in one another: two disjoint ones cannot both hold more than half), or `root`."""
+        total = self.of(root)
+        if total < MIN_PARAGRAPH_TEXT or root.mem_id not in self.depth:
+            return root
+        floor, root_depth = NARROW_SHARE * total, self.depth[root.mem_id]
+        chain = [
+            key
+            for key, held in self.held.items()
+            if held >= floor and self.depth[key] > root_depth and self.nodes[key].tag != "p"
+        ]
+        if not chain:
+            return root
+        root_len = None
+        for key in sorted(chain, key=self.depth.__getitem__, reverse=True):
+            node = self.nodes[key]
+            if not _has_ancestor(node, {root.mem_id}):
+                return root
+            # what is cut must be mostly something else than paragraphs: feeds, link lists, furniture
+            root_len = _solid_len(root) if root_len is None else root_len
+            cut = root_len - _solid_len(node)
+            if total - self.held[key] <= MAX_CUT_PARAGRAPHS * cut:
+                return node
+        return root
+
+
+def _find_main(body: LexborNode, html_len: int, paragraphs: _Paragraphs) -> list[LexborNode] | None:
     found = _unique(body.css(_ANY_MAIN))  # one tree walk for all of them; then rank the few hits
     if not found:
         return None
+    # a comment thread in <article class="comment"> elements is not the article
+    found = [n for n in found if not _named_boilerplate(n)]
     ranks = [main_rank(n.tag, n.attributes) for n in found]
+    judge_paragraphs = paragraphs.total >= MIN_PARAGRAPH_TEXT
     body_len = None
     for rank, (tag, _, _) in enumerate(MAIN_CONTAINERS):
         nodes = [n for n, r in zip(found, ranks) if r == rank]
@@ -118,11 +189,17 @@ def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
         if tag == "article":  # a listing page has several: keep every outermost one, in order
             nodes = _outermost(nodes)
             share = sum(_text_len(n) for n in nodes)
+        elif judge_paragraphs and len(nodes) > 1:  # the one with the most paragraph text, not a long feed
+            held = [paragraphs.of(n) for n in nodes]
+            nodes = [nodes[held.index(max(held))]]
+            share = _text_len(nodes[0])
         else:
             lengths = [_text_len(n) for n in nodes]
             share = max(lengths)
             nodes = [nodes[lengths.index(share)]]  # the first longest
         if not share:
+            continue
+        if judge_paragraphs and sum(paragraphs.of(n) for n in nodes) < MIN_MAIN_PARAGRAPHS * paragraphs.total:
             continue
         # the body's text is never longer than the page's source, so a main container holding a fair share
         # of the source needs no text() of the whole body
@@ -132,6 +209,11 @@ def _find_main(body: LexborNode, html_len: int) -> list[LexborNode] | None:
         if body_len and share >= MIN_MAIN_SHARE * body_len:
             return nodes
     return None
+
+
+def _named_boilerplate(node: LexborNode) -> bool:
+    attrs = node.attributes
+    return is_boilerplate(node.tag, attrs.get("class"), attrs.get("id"), attrs.get("role"), False, None)
 
 
 def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bool) -> None:
@@ -151,7 +233,9 @@ def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bo
             tag, attrs.get("class"), attrs.get("id"), attrs.get("role"), "hidden" in attrs, attrs.get("style")
         ):
             continue
-        if tag not in INLINE_TAGS:  # a layout wrapper named "with-sidebar" must not take the page with it
+        # a layout wrapper named "page-with-sidebar" must not take the page with it; an <aside class="sidebar">
+        # (named and tagged furniture) goes whatever it holds
+        if tag not in INLINE_TAGS and tag not in BOILERPLATE_TAGS:
             scope_len = _text_len(root) if scope_len is None else scope_len
             if _text_len(node) > MAX_BOILERPLATE_SHARE * scope_len:
                 continue
@@ -212,9 +296,13 @@ def extract(html: bytes, opts: Options) -> Extracted:
         return Extracted("")
     pre_nodes, furniture = _walk_body(body)
     title, canonical = _title(tree), _canonical(tree)
-    main = _find_main(body, len(html)) if opts.main_content else None
-    roots = main or [body]
+    main = None
+    roots = [body]
     if opts.main_content:
+        paragraphs = _Paragraphs(body)
+        main = _find_main(body, len(html), paragraphs)
+        # without a main container the page is still judged line by line (menus, link lists) after narrowing
+        roots = [paragraphs.narrow(root) for root in main or [body]]
         for root in roots:
             _drop_boilerplate(root, furniture, in_main=main is not None)
     heuristics = opts.main_content and main is None
