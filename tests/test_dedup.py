@@ -506,15 +506,17 @@ def test_resumed_run_recomputes_a_damaged_spill(planted, tmp_path):
     folder, _, _ = planted
     out = tmp_path / "out"
     plain = recipe(verify="none")  # no verification: a zeroed band file would merge the whole shard
-    first = run_recipe(plain, str(folder), str(out), report=False)["steps"][0]["counters"]
-    # an interrupted run: the step's decisions are gone, its spills are there, one of them overwritten
+    first = run_recipe(plain, str(folder), str(out), report=False, keep_work=True)["steps"][0]["counters"]
+    # an interrupted run: not complete, the step's decisions are gone, its spills are there, one overwritten
+    run_file = out / ".corpus" / "run.json"
+    run_file.write_bytes(orjson.dumps({**orjson.loads(run_file.read_bytes()), "complete": False}))
     global_dir = out / ".corpus" / "global-0"
     (global_dir / "done.json").unlink()
     bands = global_dir / "signatures" / "00000.bands.npy"
     size = bands.stat().st_size
     np.save(bands, np.zeros_like(np.load(bands)))
     assert bands.stat().st_size == size
-    second = run_recipe(plain, str(folder), str(out), report=False)["steps"][0]["counters"]
+    second = run_recipe(plain, str(folder), str(out), report=False, keep_work=True)["steps"][0]["counters"]
     assert second["corrupt_signature_shards"] == 1
     for key in ("clusters", "duplicates_removed", "candidate_pairs", "clustered_documents"):
         assert second[key] == first[key], key
@@ -688,6 +690,8 @@ def test_normalize_none_shingles_raw_tokens(shared, tmp_path, capsys):
         options = {} if normalize == "default" else {"normalize": normalize}
         stats = run_recipe(recipe(**options), str(tmp_path / "in"), str(tmp_path / normalize), report=False)
         assert stats["steps"][0]["counters"]["duplicates_removed"] == removed
+    code = main(["dedup", str(tmp_path / "in"), "-o", str(tmp_path / "cli"), "--normalize", "none", "-q"])
+    assert code == 0 and len(read_dataset(tmp_path / "cli" / "data")) == 2
     with pytest.raises(RecipeError, match="normalize must be one of"):
         load_recipe(recipe(normalize="lower"))
     assert main(["steps", "dedup"]) == 0
@@ -711,3 +715,6 @@ def test_relative_index_paths_are_inside_the_output_folder(planted, tmp_path, mo
         )
     with pytest.raises(RecipeError, match="also an against_index"):
         load_recipe(recipe(save_index="i", against_index="./i"))
+    # on the command line a path is from the current directory, like any other
+    code = main(["dedup", str(folder), "-o", "runs/cli", "--save-index", "cli-index", "-q", "--no-report"])
+    assert code == 0 and (tmp_path / "cli-index" / "index.json").is_file()

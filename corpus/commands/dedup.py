@@ -35,6 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "verification cut-off (default 0.8)",
     )
     g.add_argument("--hash-seed", type=int, default=1, help="permutation seed (datasketch's default 1)")
+    g.add_argument(
+        "--normalize",
+        choices=["default", "none"],
+        default="default",
+        help="default: lower-case and strip punctuation before taking shingles; none: raw text.split() "
+        "tokens (or raw characters)",
+    )
     d = p.add_argument_group("decisions")
     d.add_argument(
         "--verify",
@@ -102,14 +109,17 @@ def step_options(args: argparse.Namespace) -> dict[str, Any]:
         ("score_field", ""),
         ("save_index", None),
         ("spare_augmented", True),
+        ("normalize", "default"),
     ):
         value = getattr(args, name)
         if value != default:
             options[name] = value
+    # paths given on the command line are from the current directory (in a recipe, from the output folder)
+    if args.save_index:
+        options["save_index"] = os.path.abspath(args.save_index)
     if args.against_index:
-        options["against_index"] = (
-            args.against_index if len(args.against_index) > 1 else args.against_index[0]
-        )
+        against = [os.path.abspath(p) for p in args.against_index]
+        options["against_index"] = against if len(against) > 1 else against[0]
     return options
 
 

@@ -42,6 +42,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -676,10 +677,12 @@ def peak_rss_kib(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], nice: int = 0) -> dict:
-    """Run a command; wall time and the peak RSS of the main process and of each other process of its tree
+    """Run a command; wall time, CPU time (user + system, of the whole process tree: less sensitive than the
+    wall time to other work on a shared machine) and the peak RSS of the main process and of each other process of its tree
     (fork-pool workers, datatrove's task processes), read from /proc every 0.1 s while the run lasts (VmHWM
     is each process's own peak, so a sample anywhere in its life after the peak sees it)."""
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
@@ -702,8 +705,11 @@ def run_measured(cmd: list[str], nice: int = 0) -> dict:
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr.decode()[-3000:]}")
     children = [kib for p, kib in peaks.items() if p != proc.pid]
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's whole tree: its workers were reaped by it
+    cpu_s = cpu.ru_utime + cpu.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
     return {
         "seconds": round(wall, 1),
+        "cpu_s": round(cpu_s, 1),
         "main_peak_rss_mib": round(peaks.get(proc.pid, 0) / 1024, 1),
         "worker_peak_rss_mib": round(max(children, default=0) / 1024, 1),
         "processes": len(peaks),
@@ -1176,17 +1182,19 @@ def million_scaling_lines(rows: list[dict]) -> list[str]:
         "process; the largest of the worker processes), sampled every 0.1 s. The machine has 2 CPUs shared "
         "with other work (1-minute load average before each run).",
         "",
-        "| command | documents | time s | docs/s | time vs smallest | main peak RSS MiB | worker peak RSS MiB "
+        "| command | documents | time s | CPU s | docs/s | time vs smallest | CPU vs smallest "
+        "| main peak RSS MiB | worker peak RSS MiB "
         "| load before | exact dups | near removed | planted exact found | planted near (J >= 0.8) found "
         "| verify capped |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for command in sorted({r["command"] for r in rows}):
         mine = sorted((r for r in rows if r["command"] == command), key=lambda r: r["documents"])
         for r in mine:
             growth = f"{r['seconds'] / mine[0]['seconds']:.2f}x for {r['documents'] / mine[0]['documents']:g}x docs"
             lines.append(
-                f"| {command} | {r['documents']:,} | {r['seconds']:,.0f} | {r['docs_per_s']:,.0f} | {growth} "
+                f"| {command} | {r['documents']:,} | {r['seconds']:,.0f} | {r['cpu_s']:,.0f} | {r['docs_per_s']:,.0f} "
+                f"| {growth} | {r['cpu_s'] / mine[0]['cpu_s']:.2f}x "
                 f"| {r['main_peak_rss_mib']:,.0f} | {r['worker_peak_rss_mib']:,.0f} | {r['load_average_before']} "
                 f"| {r['exact_duplicates'] if r['exact_duplicates'] is not None else '-'} "
                 f"| {r['near_duplicates_removed']:,} | {r['exact_found']:,} / {r['exact_planted']:,} "
