@@ -26,6 +26,7 @@ from corpus.html.rules import (
     MIN_PARAGRAPH_CHARS,
     MIN_PARAGRAPH_TEXT,
     NARROW_SHARE,
+    NESTED_SHARE,
     PRE_TAGS,
     PROTECTED_TAGS,
     Extracted,
@@ -181,17 +182,35 @@ def _named_boilerplate(node: Tag) -> bool:
     )
 
 
+def _nested(nodes: list[Tag], found: list[Tag], paragraphs: _Paragraphs) -> list[Tag]:
+    """The selectolax backend's _nested: a <main> gives way to an <article> in it holding most of its text."""
+    if len(nodes) != 1:
+        return nodes
+    (main,) = nodes
+    floor = max(NESTED_SHARE * paragraphs.of(main), 1)
+    inner = [
+        n
+        for n in found
+        if n is not main and paragraphs.of(n) >= floor and any(parent is main for parent in n.parents)
+    ]
+    return [max(inner, key=lambda n: paragraphs.depth[id(n)])] if inner else nodes
+
+
 def _find_main(body: Tag, skip: set[int], paragraphs: _Paragraphs) -> list[Tag] | None:
     body_len = _text_len(body, skip)
     if not body_len:
         return None
     judge_paragraphs = paragraphs.total >= MIN_PARAGRAPH_TEXT
-    for selector in MAIN_SELECTORS:
-        nodes = [
+    by_selector = [
+        [
             n
             for n in body.select(selector)
             if not any(id(p) in skip for p in (n, *n.parents)) and not _named_boilerplate(n)
         ]
+        for selector in MAIN_SELECTORS
+    ]
+    found = [n for nodes in by_selector for n in nodes]
+    for selector, nodes in zip(MAIN_SELECTORS, by_selector):
         if not nodes:
             continue
         if selector == "article":
@@ -205,7 +224,7 @@ def _find_main(body: Tag, skip: set[int], paragraphs: _Paragraphs) -> list[Tag] 
             continue
         if judge_paragraphs and sum(paragraphs.of(n) for n in nodes) < MIN_MAIN_PARAGRAPHS * paragraphs.total:
             continue
-        return nodes
+        return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
     return None
 
 

@@ -81,12 +81,14 @@ MIN_MAIN_SHARE = 0.05  # of the body's text, so an empty or decorative <main> do
 # are bylines, captions, buttons). It is what an article is made of and what menus, feeds and link lists
 # lack, so it decides where the article is when the page has enough of it (MIN_PARAGRAPH_TEXT):
 # - a main container must hold at least MIN_MAIN_PARAGRAPHS of it (a role=main story feed, comments in
-#   <article>s while the post is in a <div>, hold little);
+#   <article>s while the post is in a <div>, hold little), and a container nested in it that holds NESTED_SHARE
+#   of its paragraph text is taken instead (an <article> inside a <main> full of teasers);
 # - the root is then narrowed to its deepest block that still holds NARROW_SHARE of the root's paragraph text
 #   (a <main> that wraps the article and its feeds and related links becomes the article's own container)
 MIN_PARAGRAPH_CHARS = 25
 MIN_PARAGRAPH_TEXT = 500
-MIN_MAIN_PARAGRAPHS = 0.5
+MIN_MAIN_PARAGRAPHS = 0.4
+NESTED_SHARE = 0.6
 NARROW_SHARE = 0.85
 #   ...as long as the text cut off is mostly not paragraphs (at most this share): a documentation page whose
 #   reference section holds most of the paragraphs keeps its introduction

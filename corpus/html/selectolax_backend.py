@@ -27,6 +27,7 @@ from corpus.html.rules import (
     MIN_PARAGRAPH_CHARS,
     MIN_PARAGRAPH_TEXT,
     NARROW_SHARE,
+    NESTED_SHARE,
     PRE_TAGS,
     PROTECTED_TAGS,
     Extracted,
@@ -204,11 +205,26 @@ def _find_main(body: LexborNode, html_len: int, paragraphs: _Paragraphs) -> list
         # the body's text is never longer than the page's source, so a main container holding a fair share
         # of the source needs no text() of the whole body
         if share >= MIN_MAIN_SHARE * html_len:
-            return nodes
+            return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
         body_len = _text_len(body) if body_len is None else body_len
         if body_len and share >= MIN_MAIN_SHARE * body_len:
-            return nodes
+            return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
     return None
+
+
+def _nested(nodes: list[LexborNode], found: list[LexborNode], paragraphs: _Paragraphs) -> list[LexborNode]:
+    """A <main> that holds an <article> with most of its paragraph text (NESTED_SHARE) gives way to it: the
+    rest of the <main> is related stories, teasers and share bars."""
+    if len(nodes) != 1:
+        return nodes
+    (main,) = nodes
+    floor = max(NESTED_SHARE * paragraphs.of(main), 1)
+    inner = [
+        n
+        for n in found
+        if n.mem_id != main.mem_id and paragraphs.of(n) >= floor and _has_ancestor(n, {main.mem_id})
+    ]
+    return [max(inner, key=lambda n: paragraphs.depth[n.mem_id])] if inner else nodes
 
 
 def _named_boilerplate(node: LexborNode) -> bool:
