@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -213,3 +214,165 @@ def test_glob_input(tmp_path):
     assert files == ["a.jsonl", "b.jsonl"]
     buf = io.BytesIO()
     assert buf.tell() == 0
+
+
+def test_caps_on_jsonl_lines_and_warc_bodies(tmp_path):
+    """A line or a WARC body over max_document_bytes is skipped and counted; its neighbours are read."""
+    big = "lamp " * 2000  # 10,000 bytes
+    lines = [{"text": "first"}, {"text": big}, {"text": "third"}]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in lines))
+    (tmp_path / "b.jsonl.gz").write_bytes(
+        gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in lines))
+    )
+    docs, counters = read_all(tmp_path, max_document_bytes=5000)
+    assert [d.text for d in docs] == ["first", "third", "first", "third"]
+    assert [d.id for d in docs][:2] == ["a.jsonl#0", "a.jsonl#2"]  # line numbers stay those of the file
+    assert counters["document_too_large"] == 2
+    docs, counters = read_all(tmp_path, max_document_bytes=20_000)
+    assert len(docs) == 6 and "document_too_large" not in counters
+
+
+def test_warc_body_over_the_cap(shared):
+    docs, counters = read_all(shared / "postgres-docs.warc.gz", max_document_bytes=20_000)
+    full, _ = read_all(shared / "postgres-docs.warc.gz")
+    small = [d for d in full if len(d.text.encode()) <= 20_000]
+    assert 0 < counters["document_too_large"] < len(full)
+    assert len(docs) + counters["document_too_large"] == len(full)
+    assert {d.id for d in docs} == {d.id for d in small}
+
+
+RECORDS = [
+    {
+        "id": f"r{i}",
+        "text": f'record {i}: "quoted" \\ back\\slash, braces {{}} [ ] and é✓',
+        "tags": [i, {"k": "]"}],
+    }
+    for i in range(40)
+]
+
+
+def test_json_exports(tmp_path, monkeypatch):
+    """A .json file holding an array of records, or an object holding a list of records (compact or
+    pretty-printed), gives the same documents as the same records in JSON Lines; .json JSON Lines stay
+    JSON Lines. Each piece boundary the stream can have is tried."""
+    import corpus.readers.json_records as json_records
+
+    files = {
+        "array.json": json.dumps(RECORDS),
+        "array_pretty.json": json.dumps(RECORDS, indent=2),
+        "export.json": json.dumps({"version": 2, "data": RECORDS, "info": {"rows": [1, 2]}}),
+        "export_pretty.json": json.dumps({"version": 2, "data": RECORDS}, indent=1),
+        "lines.json": "".join(json.dumps(r) + "\n" for r in RECORDS),
+        "pretty_values.json": "\n".join(json.dumps(r, indent=1) for r in RECORDS),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "array.json.gz").write_bytes(gzip.compress(files["array.json"].encode()))
+    (tmp_path / "export.json.zst").write_bytes(
+        zstandard.ZstdCompressor().compress(files["export.json"].encode())
+    )
+    for chunk in (1, 3, 7, 64, 2**20):
+        monkeypatch.setattr(json_records, "_CHUNK", chunk)
+        docs, counters = read_all(tmp_path)
+        by_source: dict[str, list] = {}
+        for d in docs:
+            by_source.setdefault(d.metadata["source"], []).append(d)
+        assert len(by_source) == 8, chunk
+        for source, got in by_source.items():
+            assert [d.text for d in got] == [r["text"] for r in RECORDS], (chunk, source)
+            assert [d.id for d in got] == [r["id"] for r in RECORDS]
+            assert got[3].metadata["tags"] == [3, {"k": "]"}]
+        assert set(counters) == {"documents", "files"}, counters
+
+
+def test_json_export_bad_records_and_caps(tmp_path, monkeypatch):
+    import corpus.readers.json_records as json_records
+
+    monkeypatch.setattr(json_records, "_CHUNK", 5)  # records and strings cut across reads
+    big = "x" * 3000
+    (tmp_path / "mixed.json").write_text(
+        '[{"text": "one"}, 7, {"text": "two", "n": 1 2}, "str", {"text": "' + big + '"}, {"text": "three"}]'
+    )
+    (tmp_path / "cut.json").write_text(json.dumps([{"text": f"kept {i}"} for i in range(5)])[:-30])
+    # an export larger than the cap: read twice, its records one at a time
+    (tmp_path / "large_export.json").write_text(
+        json.dumps({"meta": {"a": big}, "items": [{"text": f"item {i} " * 20} for i in range(50)]})
+    )
+    (tmp_path / "large_record.json").write_text(json.dumps({"title": "t", "text": big * 2}, indent=1))
+    (tmp_path / "empty_array.json").write_text("[]")
+    docs, counters = read_all(tmp_path, max_document_bytes=2000)
+    by_source: dict[str, list] = {}
+    for d in docs:
+        by_source.setdefault(d.metadata["source"], []).append(d.text)
+    assert by_source["mixed.json"] == ["one", "three"]
+    assert by_source["cut.json"] == ["kept 0", "kept 1", "kept 2"]  # the fourth is cut
+    assert by_source["large_export.json"] == [f"item {i} " * 20 for i in range(50)]
+    assert "large_record.json" not in by_source
+    assert counters["json_not_an_object"] == 2
+    assert counters["bad_json_record"] == 1
+    assert counters["document_too_large"] == 2  # the big record in mixed.json, large_record.json
+    assert counters["bad_json_file"] == 1  # the cut file: the records before the cut are kept
+    assert counters["files"] == 5
+    mixed = [d for d in docs if d.metadata["source"] == "mixed.json"]
+    assert [d.id for d in mixed] == ["mixed.json#0", "mixed.json#5"]  # positions in the array
+
+
+def test_unicode_with_a_bom_is_decoded(tmp_path):
+    text = "Ünïcode lamps ✓ — 灯\nsecond line"
+    boms = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+        "utf-32-be": codecs.BOM_UTF32_BE,
+    }
+    for codec, bom in boms.items():
+        (tmp_path / f"{codec}.txt").write_bytes(bom + text.encode(codec))
+        (tmp_path / f"{codec}.html").write_bytes(bom + f"<p>{text}</p>".encode(codec))
+    (tmp_path / "nobom.txt").write_bytes(text.encode("utf-16-le"))  # NUL bytes and no mark: not text
+    docs, counters = read_all(tmp_path)
+    assert sorted(d.id for d in docs if d.text == text) == sorted(
+        f"{c}.txt" for c in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+    )
+    assert sum(d.text == f"<p>{text}</p>" for d in docs) == 4
+    assert counters["binary_content"] == 1 and "invalid_encoding" not in counters
+
+
+def test_windows_1252_guess_is_counted(tmp_path):
+    (tmp_path / "stray.txt").write_bytes(b"Plain ASCII notes with a stray \x92quote\x92 and \x96 a dash.")
+    (tmp_path / "utf8.txt").write_text("Crème brûlée, plain UTF-8.")
+    docs, counters = read_all(tmp_path)
+    by_id = {d.id: d.text for d in docs}
+    assert by_id["stray.txt"] == "Plain ASCII notes with a stray \u2019quote\u2019 and \u2013 a dash."
+    assert by_id["utf8.txt"] == "Crème brûlée, plain UTF-8."
+    assert counters["decoded_as_cp1252"] == 1
+
+
+def test_parquet_with_corpus_columns_and_bad_metadata(tmp_path):
+    metadata = ['{"k": 1}', "not json {", "[1, 2]", None, '"a string"']
+    rows = [
+        {"id": f"x{i}", "text": f"text {i}", "source": "s", "url": None, "metadata": m, "turns": None}
+        for i, m in enumerate(metadata)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp_path / "t.parquet")
+    docs, counters = read_all(tmp_path)
+    assert [d.text for d in docs] == [f"text {i}" for i in range(5)]
+    assert counters["metadata_not_a_json_object"] == 3
+    assert docs[0].metadata["k"] == 1 and docs[3].metadata["source"] == "s"
+    assert docs[1].metadata["metadata"] == "not json {"  # kept, not lost
+
+
+def test_input_options_are_checked():
+    from corpus.errors import RecipeError
+
+    for bad in (
+        {"max_document_bytes": 0},
+        {"max_document_bytes": -5},
+        {"max_document_bytes": "1MB"},
+        {"chunk_chars": -1},
+        {"text_key": ""},
+    ):
+        with pytest.raises(RecipeError, match=next(iter(bad))):
+            InputReader.validate_options(bad)
+        with pytest.raises(RecipeError):
+            InputReader(".", ["a.txt"], **bad)
+    InputReader.validate_options({"max_document_bytes": 1, "chunk_chars": 0, "text_key": "body"})

@@ -106,7 +106,9 @@ def _open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
     if name.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw)
     if name.endswith((".zst", ".zstd")):
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
+        # closefd=False: the .json reader opens a second stream over the same file
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+        return io.BufferedReader(reader)
     return raw
 
 
