@@ -14,6 +14,7 @@ from pathlib import Path
 import nltk
 import polars as pl
 import pytest
+import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
@@ -31,6 +32,7 @@ from corpus.processors.preprocess import Preprocess
 from corpus.processors.quality_filter import QualityFilter
 from corpus.readers import InputReader, list_input_files
 from corpus.readers.decode import decode_text
+from corpus.schema import render_turns
 
 
 def doc(text: str, **meta) -> Document:
@@ -247,6 +249,79 @@ def test_length_filter_word_bounds_on_random_texts():
             assert step.apply(doc(text)) == expected, (low, high, repr(text))
 
 
+# --- chatterbot: short real dialogs in 28 languages (../shared/data/chatterbot) ------------------------------
+
+# folder -> the code language_id should give (hinglish, Hindi in Latin script, has none)
+CHATTERBOT_CODES = {
+    "bengali": "bn", "chinese": "zh", "dutch": "nl", "english": "en", "french": "fr", "german": "de",
+    "hebrew": "he", "hindi": "hi", "indonesian": "id", "italian": "it", "japanese": "ja", "korean": "ko",
+    "marathi": "mr", "oriya": "or", "persian": "fa", "portuguese": "pt", "russian": "ru", "spanish": "es",
+    "swedish": "sv", "tamil": "ta", "telugu": "te", "thai": "th", "traditionalchinese": "zh", "turkish": "tr",
+    "ukrainian": "uk", "urdu": "ur", "yoruba": "yo",
+}  # fmt: skip
+
+
+def chatterbot(shared, language: str) -> list[list[str]]:
+    """The conversations of one language folder, each a list of utterances (files that do not parse as YAML
+    and entries that are not lists of strings are skipped, as a user's converter would)."""
+    out = []
+    for path in sorted((shared / "chatterbot" / language).glob("*.yml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        for conversation in (data or {}).get("conversations") or []:
+            if isinstance(conversation, list):
+                out.append([str(u) for u in conversation if isinstance(u, (str, int, float))])
+    return [c for c in out if c]
+
+
+def chat_doc(utterances: list[str], doc_id: str = "c") -> Document:
+    """A conversation as the readers give it: first speaker user, second assistant, alternating."""
+    turns = [{"role": ("user", "assistant")[i % 2], "content": u} for i, u in enumerate(utterances)]
+    return Document(text=render_turns(turns), id=doc_id, metadata={"turns": turns, "content_type": "chat"})
+
+
+def test_length_filter_counts_the_words_of_turn_contents_not_role_labels(shared):
+    conversations = chatterbot(shared, "english")
+    step = LengthFilter(min_words=3)
+    one_word_each = 0
+    for utterances in conversations:
+        words = sum(len(u.split()) for u in utterances)
+        d = chat_doc(utterances)
+        one_word_each += words < 3 <= len(d.text.split())  # "user: Hello\n\nassistant: Hi" is 4 "words"
+        assert step.apply(d) == ("too_few_words" if words < 3 else None), utterances
+    assert one_word_each >= 4  # the real set has them ("Hello" / "Hi"): the labels alone let them pass
+
+
+def test_length_filter_drops_conversations_without_an_assistant_turn(shared):
+    conversations = chatterbot(shared, "ukrainian")
+    lonely = [c for c in conversations if len(c) == 1]
+    assert len(lonely) == 2  # two one-utterance "conversations" in emotion.yml
+    step = LengthFilter(min_words=3, require_assistant_turn=True)
+    assert [step.apply(chat_doc(c)) for c in lonely] == ["no_assistant_turn"] * 2
+    assert LengthFilter(min_words=3).apply(chat_doc(lonely[0])) is None  # only when asked
+    assert step.apply(doc(lonely[0][0])) is None  # plain text is not a conversation
+    kept = [c for c in conversations if len(c) > 1 and step.apply(chat_doc(c)) is None]
+    assert len(kept) > 0.8 * len(conversations)
+
+
+@pytest.mark.slow
+def test_chat_recipe_counts_and_drops_conversations_without_an_assistant_turn(shared, tmp_path):
+    lines = [
+        json.dumps({"id": f"uk-{i}", "messages": chat_doc(c).metadata["turns"]}, ensure_ascii=False)
+        for i, c in enumerate(chatterbot(shared, "ukrainian"))
+    ]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "ukrainian.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    steps = _prepare("chat", tmp_path / "in", tmp_path / "out")
+    assert steps["length_filter"]["dropped"].get("no_assistant_turn") == 2
+    rejected = pl.read_parquet(
+        glob.glob(str(tmp_path / "out" / "rejected" / "**" / "*.parquet"), recursive=True)
+    )
+    assert len(rejected.filter(pl.col("text").str.starts_with("user: Ти радієш?"))) == 1
+
+
 # --- quality_filter -----------------------------------------------------------------------------------------
 
 
@@ -434,6 +509,59 @@ def test_language_id_filters_and_refuses_unknown_codes(sample):
         load_recipe({"steps": [{"language_id": {"languages": ["english"]}}]})
 
 
+def test_language_id_says_und_when_a_short_text_cannot_be_told(shared):
+    """Measured on the real chatterbot dialogs: single English utterances ("Hello", "Hi") were tagged as another
+    language 7.6% of the time; below undetermined_below they are und instead, and nothing is dropped."""
+    step, guess = LanguageId(), LanguageId(undetermined_below=0.0)
+    hello = chat_doc(["Hello", "Hello?"])
+    assert step.apply(hello) is None and hello.metadata["language"] == "und"
+    assert hello.metadata["language_score"] < 0.5  # the model's best guess and its probability are kept
+    english = [u for c in chatterbot(shared, "english") for u in c]
+    tagged = {"step": [], "guess": []}
+    for utterance in english:
+        for name, s in (("step", step), ("guess", guess)):
+            d = doc(utterance)
+            assert s.apply(d) is None  # never dropped unless asked
+            tagged[name].append(d.metadata["language"])
+    other = {
+        name: sum(code not in ("en", "und") for code in codes) / len(english)
+        for name, codes in tagged.items()
+    }
+    assert other["guess"] > 0.05 and other["step"] < 0.005, other
+    assert tagged["step"].count("und") < 0.25 * len(english)
+    # whole conversations of all 27 languages: of those it names, few are wrong
+    named = wrong = 0
+    for folder, code in CHATTERBOT_CODES.items():
+        for utterances in chatterbot(shared, folder):
+            d = chat_doc(utterances)
+            step.apply(d)
+            if d.metadata["language"] != "und":
+                named += 1
+                wrong += d.metadata["language"] != code and not (
+                    code == "zh" and d.metadata["language"] == "yue"
+                )
+    assert named > 7000 and wrong / named < 0.01, (named, wrong)
+
+
+def test_language_id_codes_are_documented_and_its_counters_never_take_its_name(shared):
+    from corpus.processors.language_id import supported_languages
+
+    help_text = " ".join(LanguageId.__doc__.split())
+    longer = [code for code in supported_languages() if len(code) != 2]
+    assert "ISO 639-1" in help_text and "ISO 639-3" in help_text and "zxx" in help_text and "und" in help_text
+    assert {"pcm", "fuv", "kab", "zxx"} <= set(longer)
+    step = LanguageId()
+    for i, utterances in enumerate(chatterbot(shared, "indonesian")[:40]):
+        step.apply(chat_doc(utterances, f"id-{i}"))
+    counters = step.stats.to_dict()["stats"]
+    assert counters.get("lang_id", 0) > 20 and "language_id" not in counters
+    with pytest.raises(RecipeError, match="undetermined_below must be in"):
+        load_recipe({"steps": [{"language_id": {"undetermined_below": 2}}]})
+    only_english = LanguageId(languages=["en"])
+    assert only_english.apply(chat_doc(["Hello", "Hello?"])) == "undetermined_language"
+    assert LanguageId(languages=["en", "und"]).apply(chat_doc(["Hello", "Hello?"])) is None
+
+
 def test_language_id_walk_counts_what_py3langid_counts(sample, shared):
     """The numpy walk of py3langid's automaton gives its own visit_counts: the same features, counts and
     order (so the same scores), on web pages, the KJV, the chats in three languages, other scripts, random
@@ -595,7 +723,7 @@ def test_web_recipe_on_the_sample_site(sample, tmp_path):
     assert steps["exact_dedup"]["dropped"] == {"exact_duplicate": 1}
     assert len(kept & {"support/returns.html", "support/returns-and-refunds.html"}) == 1
     assert steps["dedup"]["dropped"] == {"near_duplicate": 3}
-    assert steps["language_id"]["counters"]["language_fr"] == 1 and "blog/fr/lancement-lumen-hub.html" in kept
+    assert steps["language_id"]["counters"]["lang_fr"] == 1 and "blog/fr/lancement-lumen-hub.html" in kept
     assert steps["normalize"]["counters"]["ftfy_fixed"] == 1
     assert steps["pii"]["counters"]["pii_email"] == 5
     rows = pl.read_parquet(glob.glob(str(tmp_path / "web" / "data" / "*.parquet")))
