@@ -376,3 +376,23 @@ def test_input_options_are_checked():
         with pytest.raises(RecipeError):
             InputReader(".", ["a.txt"], **bad)
     InputReader.validate_options({"max_document_bytes": 1, "chunk_chars": 0, "text_key": "body"})
+
+
+def test_max_document_bytes_zero_is_refused_by_the_cli(tmp_path, capsys):
+    from corpus.cli import main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"text": "hello there world"}\n')
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: t\ninput:\n  max_document_bytes: 0\nsteps:\n  - normalize: {}\n")
+    code = main(["prepare", str(recipe), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [
+        "corpus: error: input: max_document_bytes must be a positive number of bytes, got 0"
+    ]
+
+
+def test_table_cells_over_the_cap(tmp_path):
+    pq.write_table(pa.table({"text": ["short", "y" * 5000, "also short"]}), tmp_path / "t.parquet")
+    docs, counters = read_all(tmp_path, max_document_bytes=4000)
+    assert [d.text for d in docs] == ["short", "also short"] and counters["document_too_large"] == 1

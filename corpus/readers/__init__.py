@@ -339,6 +339,9 @@ class InputReader(PipelineStep):
         if not text.strip() or (turns is not None and not any(t["content"].strip() for t in turns)):
             self.count("empty_document")
             return None
+        if self._too_large(text):  # a table cell (a JSON line is capped before it is parsed)
+            self.count("document_too_large")
+            return None
         doc_id = str(record["id"]) if record.get("id") not in (None, "") else default_id
         return Document(text=text, id=doc_id, metadata=meta)
 
@@ -356,6 +359,11 @@ class InputReader(PipelineStep):
                         yield doc
             offset += batch.num_rows
 
+    def _too_large(self, text: str) -> bool:
+        """More than max_document_bytes in UTF-8 (encoded only when the length says it may be)."""
+        cap = self.max_document_bytes
+        return len(text) > cap or (len(text) * 4 > cap and len(text.encode("utf-8", "surrogatepass")) > cap)
+
     def _native_document(self, row: dict, default_id: str) -> Document | None:
         """A row of a table with corpus's columns. Its `metadata` must be a JSON object; when it is not
         (a table written by another tool), the row is kept with the string under metadata["metadata"]."""
@@ -364,6 +372,9 @@ class InputReader(PipelineStep):
             return None
         if not isinstance(row["text"], str):
             self.count("record_without_text")
+            return None
+        if self._too_large(row["text"]):
+            self.count("document_too_large")
             return None
         raw_meta = row.get("metadata")
         try:
