@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from corpus.errors import InputError
 from trainer.checkpoint import LLAMA_TYPES, LoadedModel, hf_model_config, is_hf_folder, is_run, load_model
-from trainer.model import GPT, KVCache
+from trainer.model import GPT, KVCache, causal_mask
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,60 @@ def sample_tokens(logits: torch.Tensor, seqs: list[Sequence]) -> list[int]:
 # KV-cached decoding on the trainer's GPT
 
 
+def _norm(weight: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
+    # as trainer.model.RMSNorm: in fp32, back to the activation dtype, then the weight
+    return weight * torch.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+def last_logits(
+    model: GPT,
+    idx: torch.Tensor,
+    cache: KVCache,
+    positions: torch.Tensor | None = None,
+    attn_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Logits of the last position of every row (B, vocab): GPT.forward's computation for inference, written
+    out on the model's own weights (no module calls, no dropout, the output layer on the last position only;
+    a decode step is a few small matrix products, so the rest is what costs). Same arguments and results as
+    `model(idx, positions=..., attn_mask=..., cache=cache)[:, -1]` (tested token for token)."""
+    c = model.config
+    B, T = idx.shape
+    past = cache.length
+    if positions is None:
+        if past + T > c.max_seq_len:
+            raise ValueError(f"sequence of {past + T} tokens, the model has {c.max_seq_len} positions")
+        cos, sin = model.rope_cos[past : past + T][None, None], model.rope_sin[past : past + T][None, None]
+    else:
+        cos, sin = model.rope_cos[positions][:, None], model.rope_sin[positions][:, None]
+    x = F.embedding(idx, model.embed_tokens.weight)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    H, KV, D = c.n_head, c.n_kv_head, c.head_dim
+    is_causal = attn_mask is None and past == 0 and T > 1
+    if attn_mask is None and past > 0 and T > 1:
+        attn_mask = causal_mask(T, past + T, past, x.device)
+    for i, block in enumerate(model.layers):
+        attn, mlp = block.self_attn, block.mlp
+        h = _norm(block.input_layernorm.weight, x, c.norm_eps)
+        q = F.linear(h, attn.q_proj.weight).view(B, T, H, D).transpose(1, 2)
+        k = F.linear(h, attn.k_proj.weight).view(B, T, KV, D).transpose(1, 2)
+        v = F.linear(h, attn.v_proj.weight).view(B, T, KV, D).transpose(1, 2)
+        k, v = cache.update(i, _rotate(k, cos, sin), v)
+        y = F.scaled_dot_product_attention(
+            _rotate(q, cos, sin), k, v, attn_mask=attn_mask, is_causal=is_causal, enable_gqa=KV != H
+        )
+        x = x + F.linear(y.transpose(1, 2).reshape(B, T, H * D), attn.o_proj.weight)
+        h = _norm(block.post_attention_layernorm.weight, x, c.norm_eps)
+        gate, up = F.linear(h, mlp.gate_proj.weight), F.linear(h, mlp.up_proj.weight)
+        x = x + F.linear(F.silu(gate) * up, mlp.down_proj.weight)
+    cache.length += T
+    return F.linear(_norm(model.norm.weight, x[:, -1], c.norm_eps), model.lm_head.weight)
+
+
 def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (B, P) padded on the left, valid (B, P) True on real tokens)."""
     width = max(len(p) for p in prompts)
@@ -311,14 +366,14 @@ class DecodeBatch:
         B, P = ids.shape
         cache = KVCache(self.model.config, B, P, self.device, self.dtype)
         if bool(valid.all()):
-            logits = self.model(ids, cache=cache)[:, -1]  # plain causal attention, no mask
+            logits = last_logits(self.model, ids, cache)  # plain causal attention, no mask
         else:
             positions = (valid.long().cumsum(-1) - 1).clamp(min=0)
             causal = torch.ones(P, P, dtype=torch.bool, device=self.device).tril()
             # padding queries attend to themselves only: a row of all -inf would make NaNs that reach the
             # cached values of the pads (masked out later, but 0 * NaN is still NaN)
             mask = (causal & valid[:, None, :]) | torch.eye(P, dtype=torch.bool, device=self.device)
-            logits = self.model(ids, positions=positions, attn_mask=mask[:, None], cache=cache)[:, -1]
+            logits = last_logits(self.model, ids, cache, positions, mask[:, None])
         for seq, token in zip(seqs, sample_tokens(logits, seqs), strict=True):
             seq.push(token)
         self._merge(cache, valid, (P - valid.sum(-1)).cpu(), seqs)
@@ -336,13 +391,10 @@ class DecodeBatch:
         self.valid[:, S] = True
         last = torch.tensor([s.token_ids[-1] for s in self.rows], device=self.device)[:, None]
         if bool((self.start == 0).all()):
-            logits = self.model(last, cache=cache)[:, -1]  # positions equal slots, every slot valid
+            logits = last_logits(self.model, last, cache)  # positions equal slots, every slot valid
         else:
             positions = (S - self.start).to(self.device)[:, None]
-            logits = self.model(
-                last, positions=positions, attn_mask=self.valid[:, None, None, : S + 1], cache=cache
-            )
-            logits = logits[:, -1]
+            logits = last_logits(self.model, last, cache, positions, self.valid[:, None, None, : S + 1])
         for seq, token in zip(self.rows, sample_tokens(logits, self.rows), strict=True):
             seq.push(token)
         self._drop_finished()
