@@ -301,6 +301,11 @@ def hold_out(p: Plan) -> dict[str, Any]:
                 rest_bytes += size
     if rest.count == 0:
         raise InputError("no documents are left for the arms once the held-out text is set aside")
+    if held.count == 0 and not cfg.eval_on:
+        raise InputError(
+            f"no document was held out ({rest.count:,} documents, --holdout {cfg.holdout}): raise --holdout, "
+            "cut long texts with --chunk-chars, or give --eval-on"
+        )
     rest.close()
     held.close()
     info = {
@@ -854,7 +859,7 @@ def render_html(summary: dict[str, Any]) -> str:
     from html import escape
 
     from corpus.report import svg
-    from trainer.experiment_report import lines, page, section, table
+    from trainer.experiment_report import lines, page, section, strip, table
 
     arms = summary["arms"]
     colors = {a["name"]: svg.COLORS[i % len(svg.COLORS)] for i, a in enumerate(arms)}
@@ -872,8 +877,11 @@ def render_html(summary: dict[str, Any]) -> str:
         y_label="val bpb",
         colors=series_colors,
     )
-    means = [(a["name"], a["bpb"]["mean"]) for a in arms if a["bpb"]["mean"] is not None]
-    final_chart = svg.hbar("final-bpb", "Mean final bits per byte (lower is better)", means) if means else ""
+    final_chart = strip(
+        "final-bpb",
+        "Final bits per byte on the held-out text: a dot per seed, a bar at the mean (lower is better)",
+        [(a["name"], [r["bpb"] for r in a["runs"] if r["status"] == "done"]) for a in arms],
+    )
     v = summary["verdict"]
     separated = v["comparisons"] and all(c["exceeds_seed_spread"] for c in v["comparisons"])
     box = f'<div class="{"ok" if separated else "warn"}"><b>Verdict.</b> {escape(v["text"])}</div>'

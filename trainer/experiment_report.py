@@ -97,6 +97,50 @@ def lines(
     return "".join(parts)
 
 
+def strip(name: str, title: str, rows: list[tuple[str, list[float]]], unit: str = "") -> str:
+    """One row per (label, values): a dot per value and a bar at their mean, on an axis zoomed to the values
+    (bits per byte of arms differ in the second decimal; bars from zero would hide that)."""
+    row_h, left, right, top_pad, bottom = 26, 140, 20, 8, 26
+    values = [v for _, vals in rows for v in vals if math.isfinite(v)]
+    height = top_pad + max(1, len(rows)) * row_h + bottom
+    parts = [svg._open(name, height, title)]
+    if not values:
+        parts.append(f'<text x="{left}" y="20">no finite values</text></svg>')
+        return "".join(parts)
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.1 or abs(lo) * 0.01 or 1.0
+    lo, hi = lo - pad, hi + pad
+    span = svg.WIDTH - left - right
+
+    def px(v: float) -> float:
+        return left + span * (v - lo) / (hi - lo)
+
+    for tick in _ticks(lo + pad, hi - pad):
+        x = px(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - bottom}" stroke="#eee"/>'
+            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{tick:.4g}</text>'
+        )
+    for i, (label, vals) in enumerate(rows):
+        y = top_pad + i * row_h + row_h / 2
+        color = svg.COLORS[i % len(svg.COLORS)]
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(label[:20])}</text>')
+        finite = [v for v in vals if math.isfinite(v)]
+        if finite:
+            mean = sum(finite) / len(finite)
+            parts.append(
+                f'<rect class="bar" x="{px(mean) - 1.5:.1f}" y="{y - 9:.1f}" width="3" height="18" fill="{color}">'
+                f"<title>{escape(label)} mean: {mean:.4f}{unit}</title></rect>"
+            )
+        for v in finite:
+            parts.append(
+                f'<circle class="point" cx="{px(v):.1f}" cy="{y:.1f}" r="4" fill="{color}" fill-opacity="0.55">'
+                f"<title>{escape(label)}: {v:.4f}{unit}</title></circle>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def table(head: list[str], rows: list[list[Any]]) -> str:
     out = ["<table><tr>" + "".join(f"<th>{escape(str(h))}</th>" for h in head) + "</tr>"]
     for row in rows:
