@@ -131,3 +131,17 @@ def check_creatable(output: str) -> None:
         raise OutputError(f"output {output} cannot be created: {here} is not a directory")
     if not os.access(here, os.W_OK | os.X_OK):
         raise OutputError(f"output {output} cannot be created: {here} is not writable")
+
+
+def unfinished_run(dataset: str) -> str | None:
+    """For a dataset folder whose run has not finished (a work folder, no manifest.json): what that means and
+    how to resume, in one sentence. None for a finished run or a folder no run wrote."""
+    run = _json(os.path.join(dataset, ".corpus", "run.json"))
+    if not run or "fingerprint" not in run or os.path.isfile(os.path.join(dataset, "manifest.json")):
+        return None
+    command = run.get("command")
+    how = f"`{command}`" if command else "the same corpus command (same recipe, input and --output)"
+    return (
+        "this run is unfinished (no manifest.json): its data/ holds only what the finished tasks wrote; "
+        f"run {how} again to resume it"
+    )

@@ -518,17 +518,26 @@ def _run(
 
 def remove_stage_work(output_dir: str) -> None:
     """Once a run is complete nothing reads its stage datasets, global-step decisions or progress files again
-    (a rerun only rebuilds statistics from the task logs): remove them. run.json and logs/ stay."""
+    (a rerun only rebuilds its statistics, from the task logs and each global step's done.json): remove
+    them. run.json, logs/ and the done.json files (a few KB) stay."""
     work = os.path.join(output_dir, ".corpus")
     for name in os.listdir(work) if os.path.isdir(work) else []:
-        if name.startswith(("stage-", "global-")) or name == "progress":
-            shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+        path = os.path.join(work, name)
+        if name.startswith("stage-") or name == "progress":
+            shutil.rmtree(path, ignore_errors=True)
+        elif name.startswith("global-"):
+            for entry in os.listdir(path):
+                if entry != "done.json":
+                    inner = os.path.join(path, entry)
+                    shutil.rmtree(inner) if os.path.isdir(inner) else os.unlink(inner)
 
 
 # What each kind of input file must hold, for the message of a run that read no documents.
 EXPECTED = {
-    "jsonl": "one JSON object per line with a text field (or messages/turns for a conversation)",
-    "json": "JSON Lines, or one JSON array of records with a text field",
+    "jsonl": "one JSON object per line with a text field, messages or turns (input: {text_key: NAME} names "
+    "another field)",
+    "json": "a JSON array of records (or JSON Lines) with a text field, messages or turns (input: "
+    "{text_key: NAME} names another field)",
     "parquet": "a table with a text column",
     "arrow": "a table with a text column",
     "warc": "WARC response records holding HTML pages",
@@ -635,7 +644,10 @@ class _TaskLog:
 
     def write(self, message: str) -> None:
         if self.file is not None:
-            self.file.write(message)
+            try:
+                self.file.write(message)
+            except OSError:  # a full disk: the run's own writes fail and report it, in one line
+                pass
 
 
 _TASK_LOG = _TaskLog()

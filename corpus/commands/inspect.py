@@ -65,13 +65,17 @@ def summary(dataset: str, stats: dict[str, Any] | None = None) -> str:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from corpus.output import unfinished_run
     from corpus.pipeline import list_shards
 
     if not os.path.isdir(args.dataset):
         raise InputError(f"dataset not found: {args.dataset}")
+    unfinished = unfinished_run(args.dataset)
     shards = list_shards(_data_folder(args.dataset))
     if not shards:
-        raise InputError(f"no Parquet or Arrow shards in {args.dataset}")
+        raise InputError(
+            f"no Parquet or Arrow shards in {args.dataset}" + (f"; {unfinished}" if unfinished else "")
+        )
     parquet = shards[0].endswith(".parquet")
     frame = pl.scan_parquet(shards) if parquet else pl.scan_ipc(shards)
     counts = frame.select(
@@ -86,10 +90,13 @@ def run(args: argparse.Namespace) -> int:
         "text_bytes": counts["text_bytes"][0],
         "schema": schema,
         "sample": sample.to_dicts(),
+        "unfinished": unfinished,
     }
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
+    if unfinished:
+        print(f"note: {unfinished}")
     if os.path.exists(os.path.join(args.dataset, "stats.json")):
         print(summary(args.dataset))
     print(f"shards {len(shards)}  documents {info['documents']:,}  text {info['text_bytes'] / 2**20:.2f} MiB")

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 import corpus
+from corpus.output import unfinished_run
 from corpus.report import dedup, steps
 from corpus.report.checks import THRESHOLDS, warnings_for
 from corpus.report.compute import (
@@ -291,4 +292,5 @@ def _dataset_info(dataset: Dataset, stride: int) -> dict[str, Any]:
         "has_duplicates": bool(dataset.duplicates.shards),
         "problems": list(dataset.problems),
         "unreadable_shards": [],
+        "unfinished": unfinished_run(dataset.path) if dataset.layout == "corpus" else None,
     }

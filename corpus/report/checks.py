@@ -27,6 +27,8 @@ def warnings_for(report: dict[str, Any]) -> list[dict[str, Any]]:
     totals = report["totals"]
     n = totals["documents"]
     limit = THRESHOLDS["step_drop_rate"]
+    if report["dataset"].get("unfinished"):
+        warn("unfinished_run", report["dataset"]["unfinished"])
     if n == 0:
         warn("no_documents", "the dataset has no documents")
     for step in report["pipeline"]["steps"]:

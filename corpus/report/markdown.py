@@ -6,9 +6,21 @@ from typing import Any
 
 from corpus.report.summary import QUANTILE_NOTE
 
+# Names, paths, sources, terms and messages come from the data: escaped like the HTML report escapes them, so
+# that a folder or source named `<img src=x onerror=...>` or `[x](javascript:...)` stays text wherever the
+# Markdown is rendered. HTML's three characters become entities; Markdown's link, emphasis, code and table
+# characters get a backslash; line breaks become spaces (no heading or list can be started from a name).
+_ESCAPES = str.maketrans(
+    {**{c: "\\" + c for c in "\\`*_[]~|"}, "<": "&lt;", ">": "&gt;", "&": "&amp;", "\n": " ", "\r": " "}
+)
+
+
+def _esc(value: Any) -> str:
+    return str(value).translate(_ESCAPES)
+
 
 def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return _esc(value)
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
@@ -35,13 +47,13 @@ def _tokens(reports: list[dict[str, Any]], names: list[str]) -> list[str]:
         return []
     lines = ["## Tokens", ""]
     for r, name in zip(reports, names):
-        t, prefix = r.get("tokens"), f"{name}: " if len(reports) > 1 else ""
+        t, prefix = r.get("tokens"), f"{_esc(name)}: " if len(reports) > 1 else ""
         if not t:
             lines.append(f"- {prefix}not known")
             continue
-        origin = f"token shards `{t['path']}`" if t["origin"] == "token shards" else "tokenizing the text"
+        origin = f"token shards {_esc(t['path'])}" if t["origin"] == "token shards" else "tokenizing the text"
         lines.append(
-            f"- {prefix}{'' if t['exact'] else '≈ '}{t['tokens']:,} tokens with `{t['tokenizer']}` "
+            f"- {prefix}{'' if t['exact'] else '≈ '}{t['tokens']:,} tokens with {_esc(t['tokenizer'])} "
             f"(vocabulary {t['vocab_size']:,}), {t['tokens_per_byte']:.4f} tokens per byte, from {origin}"
         )
         for split, sp in (t.get("splits") or {}).items():
@@ -53,12 +65,12 @@ def _tokens(reports: list[dict[str, Any]], names: list[str]) -> list[str]:
 
 
 def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
-    lines = [f"# Data quality report: {' vs '.join(names)}", ""]
+    lines = [f"# Data quality report: {' vs '.join(_esc(n) for n in names)}", ""]
     for r, name in zip(reports, names):
-        prefix = f"**{name}**: " if len(reports) > 1 else ""
+        prefix = f"**{_esc(name)}**: " if len(reports) > 1 else ""
         note = r["sampling"]["note"]
         lines.append(
-            f"{prefix}`{r['dataset']['path']}` ({r['dataset']['layout']}). {note[0].upper()}{note[1:]}."
+            f"{prefix}{_esc(r['dataset']['path'])} ({r['dataset']['layout']}). {_esc(note[0].upper() + note[1:])}."
         )
         lines.append("")
 
@@ -95,16 +107,16 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
 
     lines += ["## Warnings", ""]
     for r, name in zip(reports, names):
-        prefix = f"{name}: " if len(reports) > 1 else ""
+        prefix = f"{_esc(name)}: " if len(reports) > 1 else ""
         if not r["warnings"]:
             lines.append(f"- {prefix}none")
-        lines += [f"- {prefix}{w['message']}" for w in r["warnings"]]
+        lines += [f"- {prefix}{_esc(w['message'])}" for w in r["warnings"]]
     lines.append("")
 
     for r, name in zip(reports, names):
         steps = r["pipeline"]["steps"]
         if steps:
-            lines += [f"## Pipeline{': ' + name if len(reports) > 1 else ''}", ""]
+            lines += [f"## Pipeline{': ' + _esc(name) if len(reports) > 1 else ''}", ""]
             rows = [
                 [
                     s["name"],
@@ -117,8 +129,8 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
             ]
             lines += _table(["step", "seen", "kept", "drop rate", "dropped by reason"], rows)
         if r["rejected"]["reasons"]:
-            lines += [f"Rejected on disk{' (' + name + ')' if len(reports) > 1 else ''}: "]
-            lines += [f"- {x['reason']}: {x['documents']:,}" for x in r["rejected"]["reasons"]] + [""]
+            lines += [f"Rejected on disk{' (' + _esc(name) + ')' if len(reports) > 1 else ''}: "]
+            lines += [f"- {_esc(x['reason'])}: {x['documents']:,}" for x in r["rejected"]["reasons"]] + [""]
 
     lines += ["## Distributions", ""]
     rows = []
@@ -149,21 +161,22 @@ def render_markdown(reports: list[dict[str, Any]], names: list[str]) -> str:
                 if key == "languages"
                 else [[s["key"], s["documents"]] for s in part["top"]]
             )
+            label = f"{_esc(name)}: " if len(reports) > 1 else ""
             if not part.get("available") or not entries:
-                lines.append(f"- {name + ': ' if len(reports) > 1 else ''}not known")
+                lines.append(f"- {label}not known")
                 continue
             total = r["totals"]["documents"] or 1
-            shown = ", ".join(f"{k} {v:,} ({100 * v / total:.1f}%)" for k, v in entries[:10])
-            lines.append(f"- {name + ': ' if len(reports) > 1 else ''}{shown}")
+            shown = ", ".join(f"{_esc(k)} {v:,} ({100 * v / total:.1f}%)" for k, v in entries[:10])
+            lines.append(f"- {label}{shown}")
         lines.append("")
 
     lines += _tokens(reports, names)
     lines += ["## Top content words and bigrams", ""]
     for r, name in zip(reports, names):
         top = r["top_terms"]
-        prefix = f"{name}: " if len(reports) > 1 else ""
-        lines.append(f"- {prefix}words: " + ", ".join(t for t, _ in top["content_words"][:15]))
-        lines.append(f"- {prefix}bigrams: " + ", ".join(t for t, _ in top["bigrams"][:10]))
+        prefix = f"{_esc(name)}: " if len(reports) > 1 else ""
+        lines.append(f"- {prefix}words: " + ", ".join(_esc(t) for t, _ in top["content_words"][:15]))
+        lines.append(f"- {prefix}bigrams: " + ", ".join(_esc(t) for t, _ in top["bigrams"][:10]))
     lines.append("")
     lines.append("Full numbers in report.json; charts and samples in index.html.")
     return "\n".join(lines) + "\n"
