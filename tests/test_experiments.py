@@ -277,3 +277,27 @@ def test_bad_input_is_refused_before_training(sample, tokens, tmp_path, capsys):
             capsys, [*sweep, "--space", space, "--out", s_out, "--storage", url]
         )
     assert not os.path.exists(s_out)
+
+
+def test_eval_on_replaces_the_hold_out(sample, tmp_path):
+    """--eval-on raw text: nothing is held out from the input, the given text is read and extracted instead;
+    --eval-on a corpus dataset: used as it is."""
+    from trainer.ablate import AblationConfig, hold_out, plan, prepare_heldout
+
+    minimal = _write(tmp_path / "minimal.yaml", MINIMAL)
+    cfg = AblationConfig(
+        recipes=["web", minimal],
+        inputs=[str(sample / "web")],
+        out=str(tmp_path / "a"),
+        eval_on=str(sample / "books"),
+        overrides=TINY,
+        budget_tokens=BUDGET,
+        progress=False,
+    )
+    p = plan(cfg)
+    info = hold_out(p)
+    assert info["documents_held_out"] == 0 and info["documents_for_arms"] == 44  # every page the reader gives
+    heldout = prepare_heldout(p)
+    assert len(_ids(tmp_path / "a" / "heldout" / "data")) == 5  # the five sample books
+    cfg.eval_on, cfg.out = heldout, str(tmp_path / "b")
+    assert prepare_heldout(plan(cfg)) == heldout
