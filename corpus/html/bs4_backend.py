@@ -132,6 +132,7 @@ class _Paragraphs:
         self.depth: dict[int, int] = {}
         self.nodes: dict[int, Tag] = {}
         self.skip = skip
+        direct: dict[int, int] = {}
         for p in body.find_all("p"):
             chain = [p]
             for parent in p.parents:
@@ -149,10 +150,19 @@ class _Paragraphs:
                     self.held[key] += size
                 else:
                     self.held[key], self.depth[key], self.nodes[key] = size, level, node
+            if len(chain) > 1:
+                direct[id(chain[1])] = direct.get(id(chain[1]), 0) + size
         self.total = self.held.get(id(body), 0)
+        self.densest = max(direct, key=direct.__getitem__) if direct else None
 
     def of(self, node: Tag) -> int:
         return self.held.get(id(node), 0)
+
+    def holds_densest(self, nodes: list[Tag]) -> bool:
+        if self.densest is None:
+            return False
+        ids = {id(n) for n in nodes}
+        return self.densest in ids or any(id(p) in ids for p in self.nodes[self.densest].parents)
 
     def narrow(self, root: Tag) -> Tag:
         total = self.of(root)
@@ -220,11 +230,13 @@ def _find_main(body: Tag, skip: set[int], paragraphs: _Paragraphs) -> list[Tag] 
             nodes = [nodes[held.index(max(held))]]
         else:
             nodes = [max(nodes, key=lambda n: _text_len(n, skip))]
-        if sum(_text_len(n, skip) for n in nodes) < MIN_MAIN_SHARE * body_len:
+        if judge_paragraphs:
+            held = sum(paragraphs.of(n) for n in nodes)
+            if held >= MIN_MAIN_PARAGRAPHS * paragraphs.total or paragraphs.holds_densest(nodes):
+                return _nested(nodes, found, paragraphs)
             continue
-        if judge_paragraphs and sum(paragraphs.of(n) for n in nodes) < MIN_MAIN_PARAGRAPHS * paragraphs.total:
-            continue
-        return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
+        if sum(_text_len(n, skip) for n in nodes) >= MIN_MAIN_SHARE * body_len:
+            return nodes
     return None
 
 

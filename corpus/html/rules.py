@@ -136,6 +136,7 @@ CANDIDATE_SELECTOR = ", ".join(
         "[role]",
         "[hidden]",
         '[style*="none" i]',
+        '[style*="hidden" i]',
     ]
     + [f".{token}" for token in sorted(INLINE_TOKENS)]
 )
@@ -148,7 +149,7 @@ MAX_ID_PARTS = 3
 ID_TAGS = frozenset("div nav aside ul ol menu header footer form ins iframe dialog".split())
 
 _PARTS = re.compile(r"[-_\s:.]+|(?<=[a-z])(?=[A-Z])")
-_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 # lines that are furniture wherever they appear in a page without a main container
 BOILERPLATE_LINES = frozenset(

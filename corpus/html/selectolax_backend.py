@@ -125,6 +125,7 @@ class _Paragraphs:
         self.held: dict[int, int] = {}
         self.depth: dict[int, int] = {}
         self.nodes: dict[int, LexborNode] = {}
+        direct: dict[int, int] = {}  # paragraph text of each element's own <p> children
         for p in body.css("p"):
             size = _solid_len(p)
             if size < MIN_PARAGRAPH_CHARS:
@@ -142,10 +143,20 @@ class _Paragraphs:
                     self.held[key] += size
                 else:
                     self.held[key], self.depth[key], self.nodes[key] = size, level, node
+            if len(chain) > 1:
+                direct[chain[1].mem_id] = direct.get(chain[1].mem_id, 0) + size
         self.total = self.held.get(body.mem_id, 0)
+        self.densest = max(direct, key=direct.__getitem__) if direct else None
 
     def of(self, node: LexborNode) -> int:
         return self.held.get(node.mem_id, 0)
+
+    def holds_densest(self, nodes: list[LexborNode]) -> bool:
+        """One of `nodes` is or holds the densest block: the parent of the most paragraph text."""
+        if self.densest is None:
+            return False
+        ids = {n.mem_id for n in nodes}
+        return self.densest in ids or _has_ancestor(self.nodes[self.densest], ids)
 
     def narrow(self, root: LexborNode) -> LexborNode:
         """The deepest block under `root` holding NARROW_SHARE of its paragraph text (those blocks are nested
@@ -200,15 +211,18 @@ def _find_main(body: LexborNode, html_len: int, paragraphs: _Paragraphs) -> list
             nodes = [nodes[lengths.index(share)]]  # the first longest
         if not share:
             continue
-        if judge_paragraphs and sum(paragraphs.of(n) for n in nodes) < MIN_MAIN_PARAGRAPHS * paragraphs.total:
+        if judge_paragraphs:  # the paragraphs decide, whatever the share of all text (feeds, link lists)
+            held = sum(paragraphs.of(n) for n in nodes)
+            if held >= MIN_MAIN_PARAGRAPHS * paragraphs.total or paragraphs.holds_densest(nodes):
+                return _nested(nodes, found, paragraphs)
             continue
         # the body's text is never longer than the page's source, so a main container holding a fair share
         # of the source needs no text() of the whole body
         if share >= MIN_MAIN_SHARE * html_len:
-            return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
+            return nodes
         body_len = _text_len(body) if body_len is None else body_len
         if body_len and share >= MIN_MAIN_SHARE * body_len:
-            return _nested(nodes, found, paragraphs) if judge_paragraphs else nodes
+            return nodes
     return None
 
 

@@ -16,7 +16,16 @@ worker processes. Quality is computed afterwards, untimed, on each contender's o
 (corpus.html.quality): word recall (a page a contender dropped counts as recall 0) and the share of boilerplate
 lines (navigation text: found outside the page's role=main div and not inside it).
 
+Second part, main content of article pages: the 130 pages of ../shared/data/readability (news sites, blogs,
+wikis, forums; Mozilla Readability's test pages, each with the expected content), one process per contender,
+one worker: corpus_html_extract, trafilatura (default settings), readability_lxml (readability-lxml's
+Document(html).summary(), its HTML turned into text by corpus.html.quality.html_text) and resiliparse
+(extract_plain_text(html, main_content=True)). Quality: shingle precision, recall and F1 of each page's text
+against the text of its expected.html (corpus.html.quality.shingle_f1: word 5-gram shingles of case-folded
+words, as multisets), averaged over pages; throughput as above; the worst pages listed.
+
     .venv/bin/python tests/benchmarks/bench_web.py [--limit N] [--workers W] [--only name,name]
+                                                   [--sets python-docs,articles] [--repeats R]
 Writes reports/benchmarks/web.json and web.md.
 """
 
@@ -54,6 +63,10 @@ CONTENDERS = (
     "datatrove_trafilatura",
 )
 BASELINE = "datatrove_trafilatura"
+ARTICLES = SHARED / "readability" / "pages"
+ARTICLE_CONTENDERS = ("corpus_html_extract", "trafilatura", "readability_lxml", "resiliparse")
+ARTICLE_BASELINE = "trafilatura"
+SETS = ("python-docs", "articles")
 # --- the contenders (run in a child process) ----------------------------------------------------------
 
 
@@ -87,11 +100,33 @@ def _trafilatura(paths: list[str]) -> list[tuple[str, str]]:
     return [(p, trafilatura.extract(_read(p)) or "") for p in paths]
 
 
+def _readability_lxml(paths: list[str]) -> list[tuple[str, str]]:
+    from readability import Document
+
+    from corpus.html.quality import html_text
+
+    out = []
+    for p in paths:
+        try:
+            out.append((p, html_text(Document(_read(p)).summary(html_partial=True))))
+        except Exception:  # it raises on pages it cannot parse: no output for that page
+            out.append((p, ""))
+    return out
+
+
+def _resiliparse(paths: list[str]) -> list[tuple[str, str]]:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return [(p, extract_plain_text(_read(p), main_content=True)) for p in paths]
+
+
 LOOPS = {
     "corpus_html_extract": lambda paths: _corpus_step(paths, "selectolax"),
     "corpus_html_extract_bs4": lambda paths: _corpus_step(paths, "bs4"),
     "bs4_get_text": _bs4,
     "trafilatura": _trafilatura,
+    "readability_lxml": _readability_lxml,
+    "resiliparse": _resiliparse,
 }
 
 
@@ -356,7 +391,11 @@ def with_ratios(rows: list[dict]) -> None:
 
 
 def markdown(report: dict) -> str:
-    rows = report["results"]
+    rows = report.get("results")
+    if not rows:  # the article part alone
+        lines = ["# Web extraction benchmark"]
+        lines += articles_markdown(report["articles"]) + ["", "## Notes", ""]
+        return "\n".join(lines + [f"- {n}" for n in article_notes(report["articles"])]) + "\n"
     lines = [
         "# Web extraction benchmark",
         "",
@@ -380,7 +419,11 @@ def markdown(report: dict) -> str:
             f"{r.get('cpu_throughput_vs_datatrove_trafilatura', '')} | {r['peak_rss_mb']} | {r['word_recall_mean']} | "
             f"{r['word_recall_on_recipe_kept']} | {r['boilerplate_share_mean']} | {r['pages_empty_or_dropped']} |"
         )
-    lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    article_part = report.get("articles")
+    if article_part:
+        lines += articles_markdown(article_part)
+    all_notes = report["notes"] + (article_notes(article_part) if article_part else [])
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in all_notes]
     return "\n".join(lines) + "\n"
 
 
@@ -472,39 +515,216 @@ def notes(rows: list[dict], report: dict) -> list[str]:
     return out
 
 
+# --- second part: article pages (../shared/data/readability) ------------------------------------------
+
+
+def article_quality(texts: dict[str, str], files: list[str], expected: dict[str, str]) -> tuple[dict, dict]:
+    from corpus.html.quality import shingle_f1
+
+    scores = {rel: shingle_f1(texts.get(rel) or "", expected[rel]) for rel in files}
+    f1 = [s.f1 for s in scores.values()]
+    summary = {
+        "f1_mean": round(statistics.fmean(f1), 4),
+        "precision_mean": round(statistics.fmean(s.precision for s in scores.values()), 4),
+        "recall_mean": round(statistics.fmean(s.recall for s in scores.values()), 4),
+        "f1_median": round(statistics.median(f1), 4),
+        "pages_below_0.5_f1": sum(x < 0.5 for x in f1),
+        "pages_empty": sum(not (texts.get(rel) or "").strip() for rel in files),
+    }
+    return summary, {
+        rel: (round(s.f1, 3), round(s.precision, 3), round(s.recall, 3)) for rel, s in scores.items()
+    }
+
+
+def run_articles(names: list[str], repeats: int, work: Path) -> dict:
+    from corpus.html.quality import html_text
+
+    files = sorted(f"{p.name}/source.html" for p in ARTICLES.iterdir() if (p / "expected.html").is_file())
+    expected = {rel: html_text((ARTICLES / rel).with_name("expected.html").read_text()) for rel in files}
+    n_bytes = sum((ARTICLES / rel).stat().st_size for rel in files)
+    files_json = work / "article-files.json"
+    files_json.write_text(json.dumps(files))
+    print(f"articles: {len(files)} pages, {n_bytes / 1e6:.1f} MB", flush=True)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for repeat in range(repeats):  # interleaved, as the first part
+        for name in names:
+            info = run_contender(name, ARTICLES, files_json, 1, work)
+            runs[name].append(info)
+            shown = f"{len(files) / info['seconds']:.1f} docs/s" if "seconds" in info else info.get("error")
+            print(f"[{repeat + 1}/{repeats}] articles {name}: {shown}", flush=True)
+    rows, per_page = [], {}
+    for name in names:
+        done = [r for r in runs[name] if "error" not in r]
+        if len(done) < len(runs[name]):
+            rows.append({"contender": name, "error": next(r for r in runs[name] if "error" in r)["error"]})
+            continue
+        seconds = statistics.median(r["seconds"] for r in done)
+        cpu = statistics.median(r["cpu_seconds"] for r in done)
+        summary, per_page[name] = article_quality(done[0]["texts"], files, expected)
+        rows.append(
+            {
+                "contender": name,
+                "seconds": round(seconds, 3),
+                "seconds_all_runs": sorted(round(r["seconds"], 3) for r in done),
+                "docs_per_s": round(len(files) / seconds, 1),
+                "docs_per_cpu_s": round(len(files) / cpu, 1),
+                "peak_rss_mb": max(
+                    max(r["peak_rss"]["own_mb"], r["peak_rss"]["largest_child_mb"]) for r in done
+                ),
+                **summary,
+            }
+        )
+    base = next((r for r in rows if r["contender"] == ARTICLE_BASELINE and "docs_per_s" in r), None)
+    for row in rows:
+        if base and "docs_per_s" in row:
+            row["throughput_vs_trafilatura"] = round(row["docs_per_s"] / base["docs_per_s"], 2)
+            row["cpu_throughput_vs_trafilatura"] = round(row["docs_per_cpu_s"] / base["docs_per_cpu_s"], 2)
+            row["f1_minus_trafilatura"] = round(row["f1_mean"] - base["f1_mean"], 4)
+    ours = per_page.get("corpus_html_extract") or next(iter(per_page.values()), {})
+    worst = sorted(ours, key=lambda rel: ours[rel][0])[:12]
+    return {
+        "pages": len(files),
+        "html_mb": round(n_bytes / 1e6, 1),
+        "repeats": repeats,
+        "results": rows,
+        "worst_pages": [
+            {"page": rel.split("/")[0], **{name: per_page[name][rel] for name in per_page}} for rel in worst
+        ],
+        "per_page_f1_precision_recall": {
+            rel.split("/")[0]: {n: per_page[n][rel] for n in per_page} for rel in files
+        },
+    }
+
+
+def articles_markdown(part: dict) -> list[str]:
+    lines = [
+        "",
+        "## Article pages: main content",
+        "",
+        f"{part['pages']} pages of ../shared/data/readability ({part['html_mb']} MB of HTML: news sites, blogs, "
+        f"wikis, forums, in several languages), 1 worker, median of {part['repeats']} interleaved run(s). "
+        "Shingle F1 / precision / recall against each page's expected.html, averaged over pages.",
+        "",
+        "| contender | F1 | precision | recall | F1 median | pages F1 < 0.5 | empty | docs/s | x trafilatura "
+        "| docs per CPU-s | x trafilatura (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in part["results"]:
+        if "error" in r:
+            lines.append(f"| {r['contender']} | error: {r['error']} ||||||||||")
+            continue
+        lines.append(
+            f"| {r['contender']} | {r['f1_mean']} | {r['precision_mean']} | {r['recall_mean']} | {r['f1_median']} "
+            f"| {r['pages_below_0.5_f1']} | {r['pages_empty']} | {r['docs_per_s']} | "
+            f"{r.get('throughput_vs_trafilatura', '')} | {r['docs_per_cpu_s']} | "
+            f"{r.get('cpu_throughput_vs_trafilatura', '')} |"
+        )
+    names = [r["contender"] for r in part["results"] if "error" not in r]
+    lines += [
+        "",
+        "Worst pages of corpus_html_extract (F1 / precision / recall of each contender):",
+        "",
+        "| page | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for row in part["worst_pages"]:
+        cells = [" / ".join(f"{x:.2f}" for x in row[n]) for n in names]
+        lines.append(f"| {row['page']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def article_notes(part: dict) -> list[str]:
+    by = {r["contender"]: r for r in part["results"] if "error" not in r}
+    out = [
+        "Shingle F1 (article pages): corpus.html.quality.shingle_f1, the one function the benchmark and the "
+        "tests use. Text is case-folded and split into words (runs of Unicode letters and digits; each CJK "
+        "character is a word); its shingles are the multiset of word 5-grams (a text shorter than 5 words is "
+        "one shorter shingle). Precision = shared shingles / shingles of the extraction, recall = shared "
+        "shingles / shingles of the expected text (expected.html's visible text, one line per block), F1 their "
+        "harmonic mean; a page with no output scores 0. The expected content is Readability's own output "
+        "(without the title, which every extractor here keeps), so readability_lxml, its Python port, is "
+        "favoured by construction.",
+    ]
+    r, b = by.get("corpus_html_extract"), by.get(ARTICLE_BASELINE)
+    if r and b:
+        met = r["f1_mean"] >= b["f1_mean"] and r["cpu_throughput_vs_trafilatura"] >= 10
+        out.append(
+            f"Target (html_extract's F1 >= trafilatura's at >= 10x its speed): F1 {r['f1_mean']} vs "
+            f"{b['f1_mean']}, {r['throughput_vs_trafilatura']}x by wall clock, "
+            f"{r['cpu_throughput_vs_trafilatura']}x by CPU time ({'met' if met else 'NOT met'})."
+        )
+    return out
+
+
 def parent_main(args: argparse.Namespace) -> None:
-    if not DOCS.is_dir():
+    sets = [x for x in args.sets.split(",") if x]
+    if set(sets) - set(SETS):
+        sys.exit(
+            f"bench_web: unknown set(s) {', '.join(sorted(set(sets) - set(SETS)))}; known: {', '.join(SETS)}"
+        )
+    if "python-docs" in sets and not DOCS.is_dir():
         sys.exit(f"bench_web: {DOCS} not found")
-    names = args.only.split(",") if args.only else list(CONTENDERS)
-    unknown = set(names) - set(CONTENDERS)
+    if "articles" in sets and not ARTICLES.is_dir():
+        sys.exit(f"bench_web: {ARTICLES} not found")
+    known = set(CONTENDERS) | set(ARTICLE_CONTENDERS)
+    wanted = args.only.split(",") if args.only else []
+    unknown = set(wanted) - known
     if unknown:
         sys.exit(
-            f"bench_web: unknown contender(s) {', '.join(sorted(unknown))}; known: {', '.join(CONTENDERS)}"
+            f"bench_web: unknown contender(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
         )
+    names = [n for n in CONTENDERS if not wanted or n in wanted] if "python-docs" in sets else []
+    article_names = [n for n in ARTICLE_CONTENDERS if not wanted or n in wanted] if "articles" in sets else []
+    previous = json.loads((REPORTS / "web.json").read_text()) if (REPORTS / "web.json").is_file() else {}
     work = Path(tempfile.mkdtemp(prefix="bench_web_"))
     try:
-        root, files, n_bytes = prepare_input(work, args.limit)
-        files_json = work / "files.json"
-        files_json.write_text(json.dumps(files))
-        print(f"{len(files)} pages, {n_bytes / 1e6:.1f} MB, workers={args.workers}", flush=True)
-        refs = references(files)
-        # round-robin over repeats, so that each contender sees the same share of a shared machine's load
-        runs: dict[str, list[dict]] = {name: [] for name in names}
-        for repeat in range(args.repeats):
-            for name in names:
-                info = run_contender(name, root, files_json, args.workers, work)
-                runs[name].append(info)
-                shown = (
-                    f"{len(files) / info['seconds']:.1f} docs/s" if "seconds" in info else info.get("error")
-                )
-                print(f"[{repeat + 1}/{args.repeats}] {name}: {shown}", flush=True)
-        agreement = backend_agreement(runs, files)
-        recipe_runs = [r for r in runs.get("corpus_recipe", []) if "texts" in r]
-        kept = [f for f in files if recipe_runs and recipe_runs[0]["texts"].get(f)]
-        rows = [summarize(name, runs[name], len(files), n_bytes, files, refs, kept) for name in names]
-        with_ratios(rows)
+        articles = (
+            run_articles(article_names, args.repeats, work) if article_names else previous.get("articles")
+        )
+        if not names:  # only the article part: the python-docs part of the last report is kept
+            report = {**previous, "articles": articles}
+            report["notes"] = [
+                n for n in previous.get("notes", []) if not n.startswith(("Shingle F1", "Target (html"))
+            ]
+            write_report(report)
+            return
+        parent_python_docs(args, names, work, articles)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_report(report: dict) -> None:
+    text_md = markdown(report)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    for path, text in (
+        (REPORTS / "web.json", json.dumps(report, indent=2) + "\n"),
+        (REPORTS / "web.md", text_md),
+    ):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    print(text_md)
+
+
+def parent_python_docs(args: argparse.Namespace, names: list[str], work: Path, articles: dict | None) -> None:
+    root, files, n_bytes = prepare_input(work, args.limit)
+    files_json = work / "files.json"
+    files_json.write_text(json.dumps(files))
+    print(f"{len(files)} pages, {n_bytes / 1e6:.1f} MB, workers={args.workers}", flush=True)
+    refs = references(files)
+    # round-robin over repeats, so that each contender sees the same share of a shared machine's load
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for repeat in range(args.repeats):
+        for name in names:
+            info = run_contender(name, root, files_json, args.workers, work)
+            runs[name].append(info)
+            shown = f"{len(files) / info['seconds']:.1f} docs/s" if "seconds" in info else info.get("error")
+            print(f"[{repeat + 1}/{args.repeats}] {name}: {shown}", flush=True)
+    agreement = backend_agreement(runs, files)
+    recipe_runs = [r for r in runs.get("corpus_recipe", []) if "texts" in r]
+    kept = [f for f in files if recipe_runs and recipe_runs[0]["texts"].get(f)]
+    rows = [summarize(name, runs[name], len(files), n_bytes, files, refs, kept) for name in names]
+    with_ratios(rows)
     recipe_row = next((r for r in rows if r["contender"] == "corpus_recipe" and "recipe" in r), None)
     report = {
         "benchmark": "web extraction",
@@ -520,17 +740,10 @@ def parent_main(args: argparse.Namespace) -> None:
         "recipe": recipe_row["recipe"] if recipe_row else "not run",
         "backend_agreement": agreement,
         "results": rows,
+        "articles": articles,
     }
     report["notes"] = notes(rows, report)
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    for path, text in (
-        (REPORTS / "web.json", json.dumps(report, indent=2) + "\n"),
-        (REPORTS / "web.md", markdown(report)),
-    ):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    print(markdown(report))
+    write_report(report)
 
 
 def main() -> None:
@@ -542,7 +755,14 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=1, help="run every contender N times, report the median"
     )
-    parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(CONTENDERS)}")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated subset of: {', '.join(dict.fromkeys(CONTENDERS + ARTICLE_CONTENDERS))}",
+    )
+    parser.add_argument(
+        "--sets", default=",".join(SETS), help="comma-separated page sets to run: python-docs, articles"
+    )
     # internal: one contender in this process
     parser.add_argument("--contender", help=argparse.SUPPRESS)
     for name in ("input", "files", "work", "result", "texts"):
