@@ -28,6 +28,7 @@ import itertools
 import math
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -338,12 +339,16 @@ def load_study(p: Plan, worker: int = 0):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(p.storage_url)
     study = optuna.create_study(
-        storage=storage,
+        storage=storage, study_name=p.cfg.study_name, direction="minimize", load_if_exists=True
+    )
+    # the sampler's seed also depends on the worker and on the trials already there, so that a continued
+    # study or a second worker does not draw the same first values again (the same for a given history)
+    seed = p.cfg.seed + 1_000_003 * worker + len(study.get_trials(deepcopy=False))
+    study = optuna.load_study(
         study_name=p.cfg.study_name,
-        direction="minimize",
-        sampler=make_sampler(p.cfg.sampler, p.cfg.seed + worker),
+        storage=storage,
+        sampler=make_sampler(p.cfg.sampler, seed),
         pruner=make_pruner(p.cfg.pruner),
-        load_if_exists=True,
     )
     space = {q.name: q.describe() for q in p.params}
     stored = study.user_attrs.get("space")
@@ -412,7 +417,7 @@ class Objective:
         def on_eval(step: int, metrics: dict) -> None:
             value = metrics["val_bpb"]
             trial.report(value, step)
-            self._progress(trial.number, step, steps, value, started)
+            self._progress(trial, step, steps, value, started)
             if trial.should_prune():
                 pruned["at"] = step
                 raise StopTraining
@@ -443,10 +448,18 @@ class Objective:
             tag = f"[worker {self.worker}] " if self.p.cfg.jobs > 1 else ""
             print(f"sweep: {tag}{message}", file=sys.stderr, flush=True)
 
-    def _progress(self, number: int, step: int, steps: int, value: float, started: float) -> None:
+    def _progress(self, trial, step: int, steps: int, value: float, started: float) -> None:
+        """The trial's step and two ETAs: this trial's, and the sweep's (the trials still to start, at the
+        mean duration of this worker's finished ones, shared among the workers)."""
         elapsed = time.monotonic() - started
         eta = elapsed / max(step, 1) * (steps - step)
-        self._say(f"trial {number}: step {step}/{steps} val_bpb {value:.4f}, trial ETA {fmt_duration(eta)}")
+        per_trial = statistics.fmean(self.finished_s) if self.finished_s else elapsed + eta
+        to_start = max(0, self.p.cfg.trials - _count(trial.study, (*FINISHED, "RUNNING")))
+        total = eta + per_trial * math.ceil(to_start / self.p.cfg.jobs)
+        self._say(
+            f"trial {trial.number}: step {step}/{steps} val_bpb {value:.4f}, "
+            f"ETA trial {fmt_duration(eta)}, sweep {fmt_duration(total)}"
+        )
 
 
 def _stop_when_enough(trials: int):
