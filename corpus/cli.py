@@ -62,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `corpus inspect | head`
         return 0
+    except Exception as err:  # a full disk, whoever raised it (pyarrow and tokenizers raise their own kinds)
+        from corpus.output import disk_full
+
+        if not disk_full(err):
+            raise
+        where = f" writing {err.filename}" if getattr(err, "filename", None) else ""
+        print(
+            f"corpus: error: no space left on device{where}; free some space and run again", file=sys.stderr
+        )
+        return 2
     except KeyboardInterrupt:
         print("corpus: interrupted", file=sys.stderr)
         return 130

@@ -13,9 +13,11 @@ Each raises OutputError, which the CLI prints as one line with exit 2.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable
 
 from corpus.errors import OutputError
@@ -121,16 +123,31 @@ def create_output(output: str) -> None:
 
 
 def check_creatable(output: str) -> None:
-    """Before anything is written: the output, or the nearest folder above it that exists, is a writable
-    folder. (Creating it is left to create_output, after every other check.)"""
+    """Before anything is written: the output, or the nearest folder above it that exists, is a folder where
+    this process can create entries. Tried for real (a probe folder made and removed at once): permission
+    bits do not tell root that /proc or a read-only mount refuses."""
     check_not_file(output)
     here = os.path.abspath(output)
     while not os.path.exists(here):
         here = os.path.dirname(here)
     if not os.path.isdir(here):
         raise OutputError(f"output {output} cannot be created: {here} is not a directory")
-    if not os.access(here, os.W_OK | os.X_OK):
-        raise OutputError(f"output {output} cannot be created: {here} is not writable")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".corpus-probe-", dir=here))
+    except OSError as err:
+        raise OutputError(f"output {output} cannot be created in {here}: {err.strerror or err}") from None
+
+
+def disk_full(err: BaseException | None) -> bool:
+    """ENOSPC or EDQUOT, raised here or in a worker, directly or as the cause of another error. pyarrow's and
+    tokenizers' (Rust) errors carry only the message, so the message counts too."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(text in str(err) for text in (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def unfinished_run(dataset: str) -> str | None:

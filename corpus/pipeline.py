@@ -9,7 +9,6 @@ of workers, and finished tasks are skipped when an interrupted run is started ag
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -41,6 +40,7 @@ from corpus.output import (
     check_separate,
     clear_output,
     create_output,
+    disk_full,
     folder_inputs,
 )
 from corpus.readers import InputReader, list_input_files
@@ -439,24 +439,13 @@ def run_recipe(
             command,
             created,
         )
-    except OSError as err:
-        if not _disk_full(err):
+    except Exception as err:
+        if not disk_full(err):
             raise
         raise OutputError(
-            f"no space left on the device of {output_dir} ({err.strerror or err}); free some space and run "
-            "the same command again: the finished tasks are kept"
+            f"no space left on the device of {output_dir} ({getattr(err, 'strerror', None) or err}); free some "
+            "space and run the same command again: the finished tasks are kept"
         ) from None
-
-
-def _disk_full(err: BaseException | None) -> bool:
-    """ENOSPC or EDQUOT, raised here or in a worker (pyarrow's own errors carry only the message)."""
-    while err is not None:
-        if isinstance(err, OSError) and (
-            err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(err)
-        ):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
 
 
 def _run(

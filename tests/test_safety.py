@@ -166,12 +166,17 @@ def test_overwrite_replaces_only_what_a_corpus_command_made(verses, dataset, tok
     assert json.loads((tokenizer / "training.json").read_text())["vocab_size_requested"] == 280
 
 
-def test_unwritable_output_is_one_line(verses, tmp_path, capsys):
+def test_unwritable_output_is_one_line(verses, dataset, tokenizer, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     for output in ("/proc/x", str(blocker / "out"), str(blocker)):
-        assert main(["prepare", "web", "-i", str(verses), "-o", output, "-q"]) == 2
-        assert output in one_error_line(capsys)
+        for argv in (
+            ["prepare", "web", "-i", str(verses), "-q"],
+            ["tokenize", str(dataset), "-t", str(tokenizer), "-q"],
+            ["tokenizer", "train", str(dataset), "--vocab-size", "300"],
+        ):
+            assert main([*argv, "-o", output]) == 2, argv
+            assert output in one_error_line(capsys)
     assert not os.path.exists("/proc/x")
 
 
@@ -245,7 +250,7 @@ def test_unreadable_file_is_counted(verses, shared):
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
-def test_disk_full_is_one_line_and_the_rerun_finishes(shared, tmp_path):
+def test_disk_full_is_one_line_and_the_rerun_finishes(shared, dataset, tokenizer, tmp_path, capsys):
     """A 256 KiB tmpfs as the output: the run stops with one line (exit 2); remounted larger, the same
     command finishes, and the reader counted no input file as unreadable."""
     mnt = tmp_path / "small"
@@ -267,6 +272,13 @@ def test_disk_full_is_one_line_and_the_rerun_finishes(shared, tmp_path):
         lines = full.stderr.strip().splitlines()
         assert len(lines) == 1 and "no space left on the device" in lines[0], full.stderr[-2000:]
         assert "Traceback" not in full.stderr
+        # the other commands on the full disk: one line too
+        for argv in (
+            ["tokenize", str(dataset), "-t", str(tokenizer), "-o", str(mnt / "tokens"), "-q"],
+            ["tokenizer", "train", str(dataset), "--vocab-size", "300", "-o", str(mnt / "tok")],
+        ):
+            assert main(argv) == 2, argv
+            assert "no space left" in one_error_line(capsys).lower()
         subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
         again = subprocess.run(cli, capture_output=True, text=True, cwd=REPO, timeout=120)
         assert again.returncode == 0, again.stderr[-2000:]

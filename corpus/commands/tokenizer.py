@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from corpus.output import check_replaceable, check_separate, folder_inputs
+    from corpus.output import check_creatable, check_replaceable, check_separate, folder_inputs
     from corpus.tokenization import train_tokenizer
     from corpus.tokenization.source import data_folder, list_dataset_shards
 
@@ -46,6 +46,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     if args.overwrite:
         check_replaceable(args.output)
+    check_creatable(args.output)
     info = train_tokenizer(
         args.dataset,
         args.vocab_size,
