@@ -98,6 +98,22 @@ def make_bomb(kind: str, folder: Path, size: int = BOMB_BYTES) -> Path:
             [b'{"version": 1, "data": [{"text": "before the bomb"}, {"id": "big", "text": "', (b"a", size)]
             + [b'"}, {"text": "after it"}]}\n'],
         )
+    elif kind == "json-escapes.gz":  # a string of escapes, each of which a regex engine would keep state for
+        path = folder / "escapes.json.gz"
+        _stream_gzip(
+            path,
+            [b'[{"text": "before the bomb"}, {"text": "', (b"\\n", size // 2), b'"}, {"text": "after it"}]'],
+        )
+    elif kind == "json-numbers.gz":  # a record holding a list of half a billion numbers
+        path = folder / "numbers.json.gz"
+        _stream_gzip(
+            path,
+            [
+                b'[{"text": "before the bomb"}, {"text": "x", "v": [',
+                (b"1,", size // 2),
+                b'1]}, {"text": "after it"}]',
+            ],
+        )
     elif kind == "warc.gz":
         path = folder / "bomb.warc.gz"
         page = b"<html><body><p>A page before the bomb.</p></body></html>"
@@ -150,7 +166,9 @@ def read_in_child(path: Path, pythonpath: str | None = None) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["jsonl.gz", "jsonl.zst", "jsonl", "json.gz", "warc.gz"])
+@pytest.mark.parametrize(
+    "kind", ["jsonl.gz", "jsonl.zst", "jsonl", "json.gz", "json-escapes.gz", "json-numbers.gz", "warc.gz"]
+)
 def test_bomb_is_counted_and_memory_stays_bounded(kind, tmp_path):
     path = make_bomb(kind, tmp_path)
     assert path.stat().st_blocks * 512 < 8 * 2**20  # small on disk
