@@ -396,3 +396,13 @@ def test_table_cells_over_the_cap(tmp_path):
     pq.write_table(pa.table({"text": ["short", "y" * 5000, "also short"]}), tmp_path / "t.parquet")
     docs, counters = read_all(tmp_path, max_document_bytes=4000)
     assert [d.text for d in docs] == ["short", "also short"] and counters["document_too_large"] == 1
+
+
+def test_utf8_bom_before_json(tmp_path):
+    bom = codecs.BOM_UTF8
+    (tmp_path / "a.jsonl").write_bytes(bom + b'{"text": "first line"}\n{"text": "second"}\n')
+    (tmp_path / "b.json").write_bytes(bom + b'{"text": "first line"}\n{"text": "second"}\n')
+    (tmp_path / "c.json").write_bytes(bom + b'[{"text": "first line"}, {"text": "second"}]')
+    docs, counters = read_all(tmp_path)
+    assert [d.text for d in docs] == ["first line", "second"] * 3
+    assert set(counters) == {"documents", "files"}

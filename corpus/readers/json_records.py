@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import orjson
 
-from corpus.readers.jsonl import parse_record
+from corpus.readers.jsonl import UTF8_BOM, parse_record
 
 _CHUNK = 2**20
 _NONSPACE = re.compile(rb"[^ \t\r\n]")
@@ -45,6 +45,7 @@ def is_json_lines(stream: IO[bytes], max_record_bytes: int, record_keys: set[str
     while line := stream.readline(max_record_bytes + 1):
         if len(line) > max_record_bytes and not line.endswith(b"\n"):
             return False  # a first line over the cap: one huge value, not lines
+        line = line.removeprefix(UTF8_BOM)
         if line.strip():
             try:
                 first = orjson.loads(line)
@@ -70,6 +71,8 @@ def read_json_records(
     records gives those records. `reopen` opens the file again from the start: an export object larger than the
     cap is read twice, once to see which of its keys hold records, once to read them."""
     scanner = _Scanner(reopen(), max_record_bytes)
+    if scanner.peek() == UTF8_BOM[0] and scanner.buf.startswith(UTF8_BOM):
+        scanner.pos += len(UTF8_BOM)
     position = 0
 
     def parsed(raw: bytes | None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 import orjson
 
+UTF8_BOM = b"\xef\xbb\xbf"  # some editors and Windows tools start a UTF-8 file with it
 TEXT_KEYS = ("text", "content", "body")
 TURN_KEYS = ("messages", "conversations", "turns", "conversation")
 ROLE_ALIASES = {
@@ -46,7 +47,7 @@ def read_jsonl(
         if line is None:
             count("document_too_large")
             continue
-        line = line.strip()
+        line = line.strip().removeprefix(UTF8_BOM) if line_number == 0 else line.strip()
         if not line:
             continue
         record = parse_record(line, count, "bad_json_line")
