@@ -190,6 +190,7 @@ def _check_output(output_dir: str, inputs: list[str], listing: dict[str, Any], o
         except (OSError, ValueError):
             previous = {}
         if previous.get("fingerprint") != listing["fingerprint"]:
+            previous["input"] = (_read_json(str(out / ".corpus" / "input.json")) or {}).get("input")
             raise OutputError(
                 f"output {output_dir} holds a run of another {_what_changed(previous, listing)}; "
                 "use another --output, or --overwrite to start again"
@@ -203,7 +204,9 @@ def _what_changed(previous: dict[str, Any], listing: dict[str, Any]) -> str:
     """'recipe' or 'input (x is gone, ...)': what differs between an earlier run's listing and this one."""
     if previous.get("recipe") != listing["recipe"]:
         return "recipe"
-    before = {f: size for f, size in previous.get("input", [])}
+    if not isinstance(previous.get("input"), list):
+        return "input"  # a run of an older version, which did not keep its listing
+    before = {f: size for f, size in previous["input"]}
     now = {f: size for f, size in listing["input"]}
     changes = [f"{f} is gone" for f in sorted(before.keys() - now.keys())]
     changes += [f"{f} is new" for f in sorted(now.keys() - before.keys())]
@@ -470,7 +473,15 @@ def _run(
     previous = _read_json(run_file) or {}
     complete = bool(previous.get("complete")) and previous.get("fingerprint") == listing["fingerprint"]
     attempts = int(previous.get("attempts", 0)) + 1 if previous.get("fingerprint") else 1
-    state = {**listing, "complete": complete, "attempts": attempts, "command": command}
+    # the listing apart (it can be large): run.json stays small for inspect and report to read
+    _write_json_atomic(os.path.join(work, "input.json"), {"input": listing["input"]})
+    state = {
+        "fingerprint": listing["fingerprint"],
+        "recipe": listing["recipe"],
+        "complete": complete,
+        "attempts": attempts,
+        "command": command,
+    }
     _write_json_atomic(run_file, state)
     clock = _Clock(os.path.join(work, "clock.json"))
     clock.start()
