@@ -189,7 +189,9 @@ def _check_out(out: str, fingerprint: str) -> None:
     plan_file = os.path.join(out, "plan.json")
     if os.path.isfile(plan_file):
         with open(plan_file, encoding="utf-8") as f:
-            if json.load(f).get("fingerprint") != fingerprint:
+            if json.load(f).get("fingerprint") != fingerprint and os.path.isfile(
+                os.path.join(out, "holdout.json")
+            ):
                 raise OutputError(
                     f"--out {out} holds an ablation of other recipes, input, holdout or config; use another --out"
                 )
@@ -225,7 +227,9 @@ class _ArrowSink:
         from corpus.schema import SCHEMA
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.path, self.tmp = path, path + f".tmp-{os.getpid()}"
+        # a hidden temp name: readers skip it, should a run die before the rename
+        self.path = path
+        self.tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
         self.sink = pa.OSFile(self.tmp, "wb")
         self.writer = pa.ipc.new_file(self.sink, SCHEMA)
         self.rows: list[dict[str, Any]] = []
@@ -250,6 +254,11 @@ class _ArrowSink:
         self.writer.close()
         self.sink.close()
         os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.sink.close()
+        os.remove(self.tmp)
 
 
 def _read_documents(path: str, input_opts: dict[str, Any], prefix: str, chunk_chars: int, counters: dict):
@@ -284,6 +293,8 @@ def hold_out(p: Plan) -> dict[str, Any]:
         with open(done, encoding="utf-8") as f:
             return json.load(f)
     fraction = 0.0 if cfg.eval_on else cfg.holdout
+    for folder in ("raw", "heldout"):  # what an interrupted hold-out left
+        shutil.rmtree(os.path.join(out, folder), ignore_errors=True)
     rest = _ArrowSink(os.path.join(out, "raw", "rest.arrow"))
     held = _ArrowSink(os.path.join(out, "heldout", "raw", "heldout.arrow"))
     counters: dict[str, int] = {}
@@ -299,6 +310,9 @@ def hold_out(p: Plan) -> dict[str, Any]:
             else:
                 rest.add(row)
                 rest_bytes += size
+    if rest.count == 0 or (held.count == 0 and not cfg.eval_on):
+        rest.abort()
+        held.abort()
     if rest.count == 0:
         raise InputError("no documents are left for the arms once the held-out text is set aside")
     if held.count == 0 and not cfg.eval_on:
@@ -537,7 +551,7 @@ class Progress:
 def train_one(p: Plan, arm: str, seed: int, tokens: str, on_eval) -> dict[str, Any]:
     from trainer.checkpoint import load_model
     from trainer.evaluate import evaluate_lm
-    from trainer.train import TrainingError, train
+    from trainer.train import TrainingError, resolve_device, train
 
     run = os.path.join(p.cfg.out, "runs", arm, f"seed-{seed}")
     config = dataclasses.replace(p.train_config, seed=seed)
@@ -546,7 +560,10 @@ def train_one(p: Plan, arm: str, seed: int, tokens: str, on_eval) -> dict[str, A
         summary = train(config, tokens, run, on_eval=on_eval, progress=False)
     except TrainingError as err:  # a diverged run is a result too (the arm's data or config failed)
         return {**result, "status": "failed", "error": str(err), "curve": read_curve(run)}
-    evaluation = evaluate_lm(load_model(run, checkpoint="last"), tokens, split="val")
+    device = resolve_device(config)
+    evaluation = evaluate_lm(
+        load_model(run, device=device, checkpoint="last"), tokens, split="val", device=device
+    )
     return {
         **result,
         "status": "done",
