@@ -64,6 +64,7 @@ class AblationConfig:
     chunk_chars: int = 0
     workers: int = 1
     progress: bool = True
+    command: str | None = None  # the command line, shown in the report
 
 
 @dataclass
@@ -758,6 +759,7 @@ def summarize(p: Plan, holdout: dict, heldout: str, tokens: dict[str, str], resu
             "vocab_size": read_meta(tokens[p.arms[0].name])["tokenizer"]["vocab_size"],
         },
         "inputs": [os.path.abspath(x) for x in p.cfg.inputs],
+        "command": p.cfg.command,
         "metric": "bits per byte of the last checkpoint on the whole held-out text (evaluate_lm); lower is better",
     }
 
@@ -851,6 +853,7 @@ def _setup_rows(summary: dict[str, Any]) -> list[list[Any]]:
          f"{c['schedule']}, batch {c['batch_size']}x{c['grad_accum']}"],
         ["equal budget", f"{t['budget_tokens']:,} tokens = {t['steps']} steps per run, seeds {t['seeds']}"],
         ["metric", summary["metric"]],
+        *([["command", summary["command"]]] if summary.get("command") else []),
     ]  # fmt: skip
 
 

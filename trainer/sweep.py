@@ -64,6 +64,7 @@ class SweepConfig:
     seed: int = 0
     study_name: str = DEFAULT_STUDY
     progress: bool = True
+    command: str | None = None  # the command line, shown in the report
 
 
 @dataclass(frozen=True)
@@ -603,6 +604,7 @@ def summarize(study, p: Plan) -> dict[str, Any]:
         "sampler": p.cfg.sampler,
         "pruner": p.cfg.pruner,
         "space": {q.name: q.describe() for q in p.params},
+        "command": p.cfg.command,
         "trials_target": p.cfg.trials,
         "counts": counts,
         "trials": trials,
@@ -778,6 +780,7 @@ def render_html(summary: dict[str, Any]) -> str:
                     ["sampler / pruner", f"{summary['sampler']} / {summary['pruner']}"],
                     ["storage", summary["storage"]],
                     ["search space", "; ".join(f"{k}: {v}" for k, v in summary["space"].items())],
+                    *([["command", summary["command"]]] if summary.get("command") else []),
                 ],
             ),
         ),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             chunk_chars=args.chunk_chars,
             workers=args.workers,
             progress=not args.quiet,
+            command=shlex.join(["corpus", *sys.argv[1:]]) if sys.argv[1:2] == [args.command] else None,
         )
     )
     for arm in summary["arms"]:

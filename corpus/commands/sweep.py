@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             study_name=args.study_name,
             progress=not args.quiet,
+            command=shlex.join(["corpus", *sys.argv[1:]]) if sys.argv[1:2] == [args.command] else None,
         )
     )
     from trainer.sweep import headline
