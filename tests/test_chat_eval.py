@@ -127,7 +127,11 @@ def test_bad_conversations_are_counted_by_reason():
         [(f"good-{i}", c) for i, c in enumerate(GOOD)] + [(k, v) for k, v in BAD.items()], skipped
     )
     assert [(it.conversation, it.turn) for it in items] == [
-        ("good-0", 1), ("good-0", 3), ("good-1", 2), ("roles_out_of_order", 1), ("context_longer_than_model", 1)
+        ("good-0", 1),
+        ("good-0", 3),
+        ("good-1", 2),
+        ("roles_out_of_order", 1),
+        ("context_longer_than_model", 1),
     ]  # fmt: skip (the first reply of roles_out_of_order is fine, its second follows a reply)
     assert items[1].context == GOOD[0][:3] and items[1].reference == GOOD[0][3]["content"]
     assert dict(skipped) == {k: 1 for k in BAD if k != "context_longer_than_model"}

@@ -377,7 +377,7 @@ class DecodeBatch:
         for seq, token in zip(seqs, sample_tokens(logits, seqs), strict=True):
             seq.push(token)
         self._merge(cache, valid, (P - valid.sum(-1)).cpu(), seqs)
-        self._drop_finished()
+        self.drop_finished()
 
     @torch.inference_mode()
     def step(self) -> None:
@@ -397,7 +397,7 @@ class DecodeBatch:
             logits = last_logits(self.model, last, cache, positions, self.valid[:, None, None, : S + 1])
         for seq, token in zip(self.rows, sample_tokens(logits, self.rows), strict=True):
             seq.push(token)
-        self._drop_finished()
+        self.drop_finished()
 
     def _remaining(self) -> int:
         return max((s.limit - len(s.token_ids) for s in self.rows), default=0)
@@ -437,7 +437,8 @@ class DecodeBatch:
         valid[:, : cache.length] = self.valid[:, : cache.length]
         self.cache, self.valid = grown, valid
 
-    def _drop_finished(self) -> None:
+    def drop_finished(self) -> None:
+        """Remove the finished rows (a caller may end a row itself: `seq.finish_reason = "cancelled"`)."""
         keep = [i for i, s in enumerate(self.rows) if not s.finished]
         if len(keep) == len(self.rows):
             return

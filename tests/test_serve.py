@@ -1,0 +1,224 @@
+"""`corpus serve` as a real uvicorn process on a free port, driven by the official `openai` client: chat and
+text completions, streamed and not, 8 concurrent clients batched together (each reply the same as generated
+alone), a client leaving mid-stream, and the guards (body size, prompt length, bad JSON, bad parameters,
+unknown model, wrong key, a port in use). Also `corpus chat` with a piped script."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from trainer.generate import GenerationConfig, Generator
+
+KEY = "test-key-123"
+
+
+def http(url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    """(status, JSON body) of a plain request (the standard library: no client-side checks in the way)."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+CORPUS = [sys.executable, "-m", "corpus.cli"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from tiny_models import make_run, make_tokenizer
+
+    root = tmp_path_factory.mktemp("serve")
+    return make_run(root, make_tokenizer(root), max_seq_len=1024)
+
+
+@pytest.fixture(scope="module")
+def gen(run):
+    return Generator.load(str(run))
+
+
+@pytest.fixture(scope="module")
+def server(run):
+    """`corpus serve RUN --port 0` in its own process; yields its base URL."""
+    args = [*CORPUS, "serve", str(run), "--port", "0", "--api-key", KEY, "--max-body-bytes", "20000",
+            "--max-prompt-tokens", "300", "--max-batch", "8"]  # fmt: skip
+    proc = subprocess.Popen(
+        args, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    line = ""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and "serving" not in line:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            pytest.fail(f"corpus serve exited with {proc.returncode}")
+    port = int(re.search(r":(\d+)/v1", line).group(1))
+    url = f"http://127.0.0.1:{port}"
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+    for _ in range(300):
+        try:
+            if http(f"{url}/health")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0, timeout=120)
+
+
+def greedy(n: int) -> GenerationConfig:
+    return GenerationConfig(max_new_tokens=n, temperature=0)
+
+
+def test_models_and_health(client, server):
+    assert [m.id for m in client.models.list().data] == ["run"]
+    health = http(f"{server}/health")[1]  # no key needed for the liveness check
+    assert health["status"] == "ok" and health["model"] == "run"
+
+
+def test_chat_completion_streamed_and_not(client, gen):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "My lamp flickers."}]
+    reply = client.chat.completions.create(model="run", messages=messages, max_tokens=24, temperature=0)
+    expected = gen.chat(messages, greedy(24))
+    assert reply.choices[0].message.content == expected.text
+    assert reply.choices[0].finish_reason == expected.finish_reason
+    assert reply.usage.prompt_tokens == expected.prompt_tokens
+    assert reply.usage.completion_tokens == len(expected.token_ids)
+    stream = client.chat.completions.create(
+        model="run", messages=messages, max_tokens=24, temperature=0, stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected.text
+    assert chunks[-1].choices[0].finish_reason == expected.finish_reason
+    assert chunks[-1].usage.completion_tokens == len(expected.token_ids)
+
+
+def test_text_completion_streamed_and_not(client, gen):
+    prompt = "Thank you for contacting support. Your order"
+    done = client.completions.create(model="run", prompt=prompt, max_tokens=20, temperature=0, stop=["\n\n"])
+    expected = gen.generate([prompt], GenerationConfig(max_new_tokens=20, temperature=0, stop=["\n\n"]))[0]
+    assert done.choices[0].text == expected.text and done.choices[0].finish_reason == expected.finish_reason
+    pieces = [c.choices[0].text for c in client.completions.create(
+        model="run", prompt=prompt, max_tokens=20, temperature=0, stop=["\n\n"], stream=True)]  # fmt: skip
+    assert "".join(pieces) == expected.text
+    sampled = dict(model="run", prompt=prompt, max_tokens=12, temperature=0.9, top_p=0.9, seed=11)
+    assert (
+        client.completions.create(**sampled).choices[0].text
+        == client.completions.create(**sampled).choices[0].text
+    )
+
+
+def test_eight_concurrent_clients_are_batched(client, gen, server):
+    prompts = [f"Question {i}: " + "how do I return a damaged lamp? " * (i % 3 + 1) for i in range(8)]
+    lengths = [40 + 8 * i for i in range(8)]
+
+    def ask(i: int) -> str:
+        messages = [{"role": "user", "content": prompts[i]}]
+        if i % 2:
+            stream = client.chat.completions.create(
+                model="run", messages=messages, max_tokens=lengths[i], temperature=0, stream=True
+            )
+            return "".join(c.choices[0].delta.content or "" for c in stream)
+        reply = client.chat.completions.create(
+            model="run", messages=messages, max_tokens=lengths[i], temperature=0
+        )
+        return reply.choices[0].message.content
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(ask, range(8)))
+    for i, reply in enumerate(replies):  # each reply is what the model says to that prompt alone
+        assert reply == gen.chat([{"role": "user", "content": prompts[i]}], greedy(lengths[i])).text
+    assert http(f"{server}/health")[1]["peak_batch"] > 1  # requests were decoded together
+
+
+def test_client_leaving_mid_stream_frees_its_row(client, server):
+    before = http(f"{server}/health")[1]["cancelled"]
+    stream = client.completions.create(
+        model="run", prompt="Once", max_tokens=1000, temperature=1.0, stream=True
+    )
+    next(iter(stream))
+    stream.close()
+    for _ in range(200):
+        health = http(f"{server}/health")[1]
+        if health["cancelled"] > before:
+            break
+        time.sleep(0.05)
+    assert health["cancelled"] == before + 1 and health["active"] == 0
+
+
+def test_guards_answer_in_openai_shape(client, server):
+    import openai
+
+    with pytest.raises(openai.APIStatusError) as err:  # over --max-body-bytes
+        client.completions.create(model="run", prompt="x" * 30000, max_tokens=5)
+    assert err.value.status_code == 413
+    with pytest.raises(openai.BadRequestError) as err:  # over --max-prompt-tokens
+        client.completions.create(model="run", prompt="refund " * 400, max_tokens=5)
+    assert err.value.code == "context_length_exceeded"
+    with pytest.raises(openai.UnprocessableEntityError) as err:
+        client.completions.create(model="run", prompt="Hi", temperature=5)
+    assert err.value.body["param"] == "temperature"
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.completions.create(model="run", prompt="Hi", max_tokens=5000)
+    with pytest.raises(openai.NotFoundError) as err:
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "Hi"}])
+    assert err.value.code == "model_not_found"
+    from openai import OpenAI
+
+    wrong = OpenAI(base_url=f"{server}/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as err:
+        wrong.chat.completions.create(model="run", messages=[{"role": "user", "content": "Hi"}])
+    assert err.value.code == "invalid_api_key"
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    status, body = http(f"{server}/v1/chat/completions", b"{not json", headers)
+    assert status == 400 and body["error"]["code"] == "invalid_json"
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    status, body = http(f"{server}/v1/nothing-here")
+    assert status == 404 and "error" in body
+    assert client.completions.create(model="run", prompt="Hi", max_tokens=3).choices[0].text is not None
+
+
+def test_port_in_use_is_one_line(run, server):
+    port = server.rsplit(":", 1)[1]
+    done = subprocess.run(
+        [*CORPUS, "serve", str(run), "--port", port], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "cannot listen" in done.stderr
+
+
+def test_terminal_chat_keeps_the_conversation(run, gen):
+    script = "Hello there\nWhat about refunds?\n/reset\nHello there\n/system Answer briefly.\nHi\n/exit\nnot read\n"
+    args = [*CORPUS, "chat", str(run), "--temperature", "0", "--max-new-tokens", "12"]
+    done = subprocess.run(args, input=script, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    first = [{"role": "user", "content": "Hello there"}]
+    a = gen.chat(first, greedy(12)).text
+    second = [*first, {"role": "assistant", "content": a}, {"role": "user", "content": "What about refunds?"}]
+    b = gen.chat(second, greedy(12)).text
+    c = gen.chat(
+        [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Hi"}], greedy(12)
+    ).text
+    # replies on stdout, one line each; after /reset the same question gets the first answer again
+    assert done.stdout == f"{a}\n{b}\n{a}\n{c}\n"
+    assert "new conversation" in done.stderr
