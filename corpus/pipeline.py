@@ -236,7 +236,7 @@ def _input_listing(recipe: Recipe, root: str, files: list[str]) -> dict[str, Any
     blob = orjson.dumps({"recipe": recipe.to_dict(), "input": sizes}, option=orjson.OPT_SORT_KEYS)
     return {
         "fingerprint": hashlib.sha256(blob).hexdigest(),
-        "recipe": recipe.to_dict(),
+        "recipe": orjson.loads(orjson.dumps(recipe.to_dict())),  # as run.json gives it back, to compare
         "input": [list(pair) for pair in sizes],
     }
 
