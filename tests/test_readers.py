@@ -406,3 +406,24 @@ def test_utf8_bom_before_json(tmp_path):
     docs, counters = read_all(tmp_path)
     assert [d.text for d in docs] == ["first line", "second"] * 3
     assert set(counters) == {"documents", "files"}
+
+
+def test_json_exports_over_the_cap_followed_by_more_values(tmp_path, monkeypatch):
+    """Each export over the cap is read a second time from the file's start, on its own file handle: the
+    first read then goes on where it was, to the values after it."""
+    import corpus.readers.json_records as json_records
+
+    monkeypatch.setattr(json_records, "_CHUNK", 64)
+    first = {"part": 1, "items": [{"text": f"first {i} " * 10} for i in range(30)]}
+    second = {"part": 2, "items": [{"text": f"second {i} " * 10} for i in range(30)]}
+    text = json.dumps(first, indent=1) + "\n" + json.dumps({"text": "between"}) + "\n" + json.dumps(second)
+    (tmp_path / "two.json").write_text(text)
+    (tmp_path / "two.json.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "two.json.zst").write_bytes(zstandard.ZstdCompressor().compress(text.encode()))
+    docs, counters = read_all(tmp_path, max_document_bytes=1000)
+    expected = [r["text"] for r in first["items"]] + ["between"] + [r["text"] for r in second["items"]]
+    for source in ("two.json", "two.json.gz", "two.json.zst"):
+        got = [d for d in docs if d.metadata["source"] == source]
+        assert [d.text for d in got] == expected, source
+        assert len({d.id for d in got}) == len(got)
+    assert set(counters) == {"documents", "files"}

@@ -15,6 +15,7 @@ import os
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -299,16 +300,21 @@ class InputReader(PipelineStep):
     def _read_json(self, raw: IO[bytes], rel: str) -> Iterator[Document]:
         """A .json file: JSON Lines when its first line is a record, else an export of records (an array,
         or an object holding lists of records), read one record at a time."""
-
-        def reopen() -> IO[bytes]:
-            raw.seek(0)
-            return _open_decompressed(raw, rel)
-
         keys = {self.text_key} if self.text_key else set(TEXT_KEYS + TURN_KEYS)
-        if is_json_lines(reopen(), self.max_document_bytes, keys):
-            yield from self._read_jsonl(reopen(), rel)
+        lines = is_json_lines(_open_decompressed(raw, rel), self.max_document_bytes, keys)
+        raw.seek(0)
+        if lines:
+            yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
             return
-        for n, record in read_json_records(reopen, self.count, self.max_document_bytes, keys):
+
+        @contextmanager
+        def second_reader() -> Iterator[IO[bytes]]:  # its own handle: the first read goes on after it
+            with open(os.path.join(self.root, rel), "rb") as again:
+                yield _open_decompressed(again, rel)
+
+        stream = _open_decompressed(raw, rel)
+        records = read_json_records(stream, second_reader, self.count, self.max_document_bytes, keys)
+        for n, record in records:
             doc = self._record_document(record, f"{rel}#{n}", rel)
             if doc:
                 yield doc

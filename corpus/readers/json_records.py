@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import IO, Any
 
 import orjson
@@ -61,16 +62,17 @@ def record_lists(obj: dict[str, Any]) -> list[list]:
 
 
 def read_json_records(
-    reopen: Callable[[], IO[bytes]],
+    stream: IO[bytes],
+    second_reader: Callable[[], AbstractContextManager[IO[bytes]]],
     count: Callable[[str], None],
     max_record_bytes: int,
     record_keys: set[str],
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (position, record) for each record of the file's JSON values, in order; each bad or oversized
     record is counted. An object with none of `record_keys` (text, messages, ...) that holds lists of
-    records gives those records. `reopen` opens the file again from the start: an export object larger than the
-    cap is read twice, once to see which of its keys hold records, once to read them."""
-    scanner = _Scanner(reopen(), max_record_bytes)
+    records gives those records. An export object larger than the cap is read twice: once to see which of
+    its keys hold records, then again from the file's start (`second_reader`) to read them one at a time."""
+    scanner = _Scanner(stream, max_record_bytes)
     if scanner.peek() == UTF8_BOM[0] and scanner.buf.startswith(UTF8_BOM):
         scanner.pos += len(UTF8_BOM)
     position = 0
@@ -110,14 +112,13 @@ def read_json_records(
                     count("document_too_large")  # one record (or an object with no lists) over the cap
                     position += 1
                 else:  # an export too large to hold: read its lists of records again, one record at a time
-                    again = _Scanner(reopen(), max_record_bytes)
-                    again.skip_to(start)
-                    for raw in again.member_elements(
-                        {k for k, holds_records in keys.items() if holds_records}
-                    ):
-                        if (record := parsed(raw)) is not None:
-                            yield position, record
-                        position += 1
+                    with second_reader() as stream_again:
+                        again = _Scanner(stream_again, max_record_bytes)
+                        again.skip_to(start)
+                        for raw in again.member_elements({k for k, holds in keys.items() if holds}):
+                            if (record := parsed(raw)) is not None:
+                                yield position, record
+                            position += 1
             else:
                 scanner.skip_value()
                 count("json_not_an_object")
