@@ -179,6 +179,8 @@ class _Paragraphs:
             node = self.nodes[key]
             if not any(parent is root for parent in node.parents):
                 return root
+            if self.held[key] == total:  # no paragraph is cut: no need to measure the rest
+                return node
             root_len = _solid_len(root, self.skip) if root_len is None else root_len
             cut = root_len - _solid_len(node, self.skip)
             if total - self.held[key] <= MAX_CUT_PARAGRAPHS * cut:

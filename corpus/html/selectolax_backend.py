@@ -56,7 +56,10 @@ _BREAK_IDS = _tag_ids((*BLOCK_TAGS, "br"))
 (_BR_ID,) = _tag_ids(("br",))
 _INVISIBLE_IDS = _tag_ids(INVISIBLE_TAGS)
 _BOILERPLATE_IDS = _tag_ids(BOILERPLATE_TAGS)
-_WALKED_IDS = _INVISIBLE_IDS | _PRE_IDS | _BOILERPLATE_IDS
+(_P_ID,) = _tag_ids(("p",))
+# invisible elements that may hold a <p> (scripts, styles and void inputs cannot)
+_HOLDER_IDS = _INVISIBLE_IDS - _tag_ids(("script", "style", "input", "textarea"))
+_WALKED_IDS = _INVISIBLE_IDS | _PRE_IDS | _BOILERPLATE_IDS | {_P_ID}
 _ANY_MAIN = ", ".join(MAIN_SELECTORS)
 
 
@@ -121,31 +124,48 @@ class _Paragraphs:
     """Paragraph text (see rules.MIN_PARAGRAPH_CHARS) held by each element of the body: every <p> of at least
     that many characters adds its length to itself and each of its ancestors."""
 
-    def __init__(self, body: LexborNode) -> None:
-        self.held: dict[int, int] = {}
+    def __init__(self, body: LexborNode, paragraphs: list[LexborNode]) -> None:
         self.depth: dict[int, int] = {}
         self.nodes: dict[int, LexborNode] = {}
+        parent_of: dict[int, int | None] = {}
+        own: dict[int, int] = {}  # each <p>'s own length
         direct: dict[int, int] = {}  # paragraph text of each element's own <p> children
-        for p in body.css("p"):
+        body_id = body.mem_id
+        for p in paragraphs:
             size = _solid_len(p)
             if size < MIN_PARAGRAPH_CHARS:
                 continue
-            chain = []
-            node = p
+            # walk up to the first element seen before (its ancestors are known), creating each node object
+            # once per page rather than once per paragraph and level: sums are added up afterwards
+            chain, node, known = [], p, None
             while node is not None:
+                key = node.mem_id
+                if key in parent_of:
+                    known = key
+                    break
                 chain.append(node)
-                if node.mem_id == body.mem_id:
+                if key == body_id:
                     break
                 node = node.parent
-            for level, node in enumerate(reversed(chain)):
+            level = self.depth[known] if known is not None else -1
+            up = known
+            for node in reversed(chain):
+                level += 1
                 key = node.mem_id
-                if key in self.held:
-                    self.held[key] += size
-                else:
-                    self.held[key], self.depth[key], self.nodes[key] = size, level, node
-            if len(chain) > 1:
-                direct[chain[1].mem_id] = direct.get(chain[1].mem_id, 0) + size
-        self.total = self.held.get(body.mem_id, 0)
+                parent_of[key], self.depth[key], self.nodes[key] = up, level, node
+                up = key
+            own[p.mem_id] = size
+            parent = parent_of[p.mem_id]
+            if parent is not None:
+                direct[parent] = direct.get(parent, 0) + size
+        # each element holds its own paragraphs' text and its children's, deepest first
+        self.held: dict[int, int] = dict.fromkeys(parent_of, 0)
+        self.held.update(own)
+        for key in sorted(parent_of, key=self.depth.__getitem__, reverse=True):
+            parent = parent_of[key]
+            if parent is not None:
+                self.held[parent] += self.held[key]
+        self.total = self.held.get(body_id, 0)
         self.densest = max(direct, key=direct.__getitem__) if direct else None
 
     def of(self, node: LexborNode) -> int:
@@ -178,6 +198,8 @@ class _Paragraphs:
             if not _has_ancestor(node, {root.mem_id}):
                 return root
             # what is cut must be mostly something else than paragraphs: feeds, link lists, furniture
+            if self.held[key] == total:  # no paragraph is cut: no need to measure the rest
+                return node
             root_len = _solid_len(root) if root_len is None else root_len
             cut = root_len - _solid_len(node)
             if total - self.held[key] <= MAX_CUT_PARAGRAPHS * cut:
@@ -200,21 +222,21 @@ def _find_main(body: LexborNode, html_len: int, paragraphs: _Paragraphs) -> list
             continue
         if tag == "article":  # a listing page has several: keep every outermost one, in order
             nodes = _outermost(nodes)
+        if judge_paragraphs:  # the paragraphs decide, whatever the share of all text (feeds, link lists)
+            if tag != "article" and len(nodes) > 1:  # the one with the most paragraph text, not a long feed
+                held = [paragraphs.of(n) for n in nodes]
+                nodes = [nodes[held.index(max(held))]]
+            held_total = sum(paragraphs.of(n) for n in nodes)
+            if held_total >= MIN_MAIN_PARAGRAPHS * paragraphs.total or paragraphs.holds_densest(nodes):
+                return _nested(nodes, found, paragraphs)
+            continue
+        if tag == "article":
             share = sum(_text_len(n) for n in nodes)
-        elif judge_paragraphs and len(nodes) > 1:  # the one with the most paragraph text, not a long feed
-            held = [paragraphs.of(n) for n in nodes]
-            nodes = [nodes[held.index(max(held))]]
-            share = _text_len(nodes[0])
         else:
             lengths = [_text_len(n) for n in nodes]
             share = max(lengths)
             nodes = [nodes[lengths.index(share)]]  # the first longest
         if not share:
-            continue
-        if judge_paragraphs:  # the paragraphs decide, whatever the share of all text (feeds, link lists)
-            held = sum(paragraphs.of(n) for n in nodes)
-            if held >= MIN_MAIN_PARAGRAPHS * paragraphs.total or paragraphs.holds_densest(nodes):
-                return _nested(nodes, found, paragraphs)
             continue
         # the body's text is never longer than the page's source, so a main container holding a fair share
         # of the source needs no text() of the whole body
@@ -273,13 +295,20 @@ def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bo
     _decompose(victims)
 
 
-def _walk_body(body: LexborNode) -> tuple[list[LexborNode], list[LexborNode]]:
-    """One walk of the body: deletes the elements no reader sees, and returns the <pre>-like ones (for `_mark`)
-    and the furniture tags (nav, footer, ...: for `_drop_boilerplate`), each in document order."""
+def _walk_body(body: LexborNode) -> tuple[list[LexborNode], list[LexborNode], list[LexborNode]]:
+    """One walk of the body: deletes the elements no reader sees, and returns the <pre>-like ones (for `_mark`),
+    the furniture tags (nav, footer, ...: for `_drop_boilerplate`) and the visible <p>s (for `_Paragraphs`: a
+    css("p") would walk the whole tree again), each in document order."""
     hits = [(node, tag) for node in body.traverse() if (tag := node.tag_id) in _WALKED_IDS]
-    _decompose(node for node, tag in hits if tag in _INVISIBLE_IDS)
+    invisible = [node for node, tag in hits if tag in _INVISIBLE_IDS]
+    paragraphs = [node for node, tag in hits if tag == _P_ID]
+    # a <p> inside an invisible element goes with it: found before the deletion, never touched after
+    holders = {n.mem_id for n in invisible if n.tag_id in _HOLDER_IDS and n.css_first("p") is not None}
+    if holders:
+        paragraphs = [p for p in paragraphs if not _has_ancestor(p, holders)]
+    _decompose(invisible)
     pre_nodes = [node for node, tag in hits if tag in _PRE_IDS]
-    return pre_nodes, [node for node, tag in hits if tag in _BOILERPLATE_IDS]
+    return pre_nodes, [node for node, tag in hits if tag in _BOILERPLATE_IDS], paragraphs
 
 
 def _mark(root: LexborNode, pre_nodes: list[LexborNode], pres: list[str], links: bool) -> None:
@@ -324,12 +353,12 @@ def extract(html: bytes, opts: Options) -> Extracted:
     body = tree.body
     if body is None:
         return Extracted("")
-    pre_nodes, furniture = _walk_body(body)
+    pre_nodes, furniture, paragraph_nodes = _walk_body(body)
     title, canonical = _title(tree), _canonical(tree)
     main = None
     roots = [body]
     if opts.main_content:
-        paragraphs = _Paragraphs(body)
+        paragraphs = _Paragraphs(body, paragraph_nodes)
         main = _find_main(body, len(html), paragraphs)
         # without a main container the page is still judged line by line (menus, link lists) after narrowing
         roots = [paragraphs.narrow(root) for root in main or [body]]
