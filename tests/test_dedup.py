@@ -718,3 +718,51 @@ def test_relative_index_paths_are_inside_the_output_folder(planted, tmp_path, mo
     # on the command line a path is from the current directory, like any other
     code = main(["dedup", str(folder), "-o", "runs/cli", "--save-index", "cli-index", "-q", "--no-report"])
     assert code == 0 and (tmp_path / "cli-index" / "index.json").is_file()
+
+
+def _one_band_corpus(texts: list[str], bucket: np.ndarray) -> tuple[Corpus, DedupConfig]:
+    """A corpus of the given texts in one band whose hash is `bucket` (so each bucket is given, not drawn)."""
+    flat, per_doc, _ = shingle_hashes(pa.array(texts), "word", 5)
+    values, sizes = shingle_sets(flat, per_doc)
+    params = resolve_params("word", 5, None, 1, 1, None, 1)
+    n = len(texts)
+    corpus = Corpus(
+        shards=["x"],
+        offsets=np.array([0, n]),
+        signatures=RowStore([np.zeros((n, params.num_perm), np.uint32)]),
+        band_parts=[bucket.astype(np.uint64)[None, :]],
+        valid=np.ones(n, bool),
+        keys=np.zeros(n),
+        sets=SetStore([(values, np.concatenate([[0], np.cumsum(sizes)]))]),
+        indexes=[],
+    )
+    return corpus, DedupConfig(params=params)
+
+
+def test_prefix_filtered_peel_decides_like_the_plain_peel(shared, monkeypatch):
+    """Buckets of documents sharing one long passage (alike, mostly below the threshold, some above): the
+    peel continued with prefix filtering (from the first round here) merges exactly what the plain peel
+    merges, with fewer comparisons."""
+    import corpus.dedup.engine as engine
+
+    verses = [line.split(" ", 1)[1] for line in (shared / "kjv.txt").read_text().splitlines()[:3000]]
+    long_verses = sorted(verses, key=len)[-8:]
+    rng = random.Random(5)
+    texts, bucket = [], []
+    for g, passage in enumerate(long_verses):
+        for _ in range(45):
+            other = rng.choice(verses)
+            texts.append(passage + " " + (other if rng.random() < 0.7 else " ".join(other.split()[:3])))
+            bucket.append(g)
+    order = rng.sample(range(len(texts)), len(texts))
+    texts, bucket = [texts[i] for i in order], np.array([bucket[i] for i in order])
+    results = {}
+    for rounds in (10**9, 0, 3):
+        monkeypatch.setattr(engine, "EXACT_ROUNDS", rounds)
+        candidates = Candidates(*_one_band_corpus(texts, bucket))
+        results[rounds] = (candidates.run(), candidates.counts["verified_pairs"])
+    plain, plain_pairs = results[10**9]
+    assert 20 < np.unique(plain).size < len(texts) - 20  # some merged, many not
+    for rounds in (0, 3):
+        assert results[rounds][0].tolist() == plain.tolist()
+        assert results[rounds][1] < plain_pairs / 2

@@ -32,12 +32,14 @@ import xxhash
 from corpus.dedup.index import LoadedIndex, load_index
 from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed
 from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
+from corpus.dedup.prefix import EXACT_ROUNDS, continue_peel
 from corpus.dedup.signatures import RowStore, SetStore, SignJob, iter_batches, sign_shard, spill_paths
 from corpus.dedup.unionfind import UnionFind
 
 VERIFY_MODES = ("exact", "estimate", "none")
 KEEP_POLICIES = ("first", "longest", "quality")
 PAIR_CHUNK = 16_384
+BAND_SET_VALUES = 32 * 2**20  # shingle values of a band's documents held in memory at once (128 MB)
 AUDIT_CLUSTERS_PER_FILE = 100_000
 
 AUDIT_SCHEMA = pa.schema(
@@ -288,8 +290,9 @@ class Candidates:
         self.corpus, self.config = corpus, config
         self.uf = UnionFind(corpus.total)
         self.failed = PairSet()  # pair keys already rejected, so no pair is verified twice
-        self.measured = PairValues()  # exact Jaccard of every verified pair, reused by the audit
+        self.measured = PairValues()  # exact Jaccard of the similar verified pairs, reused by the audit
         self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_rounds": 0}
+        self._band_sets: tuple[np.ndarray, SetStore] | None = None
 
     def run(self) -> np.ndarray:
         corpus = self.corpus
@@ -311,7 +314,11 @@ class Candidates:
         compared again among themselves (regroup_failed), round after round until none is left."""
         total = self.corpus.total
         rounds = 0
+        self._band_sets = self._load_band_sets(u, v)
         while u.size:
+            if rounds == EXACT_ROUNDS and self.config.verify == "exact":
+                rounds += continue_peel(self, u, v)  # the rest of a long peel, linear in its documents
+                break
             pending = self.uf.find(u) != self.uf.find(v)
             u, v = u[pending], v[pending]
             keys = u * total + v
@@ -321,8 +328,7 @@ class Candidates:
                 break
             rounds += 1
             if self.config.verify == "exact":
-                similarity = true_jaccard(self.corpus, u, v)
-                self.measured.add(self.corpus, u, v, similarity)
+                similarity = self._exact_or_too_different(u, v)
             else:
                 similarity = estimated_jaccard(self.corpus, u, v)
             ok = similarity >= self.config.verify_threshold
@@ -334,6 +340,60 @@ class Candidates:
             new_side = u < self.corpus.new
             u, v = u[new_side], v[new_side]
         self.counts["verify_rounds"] = max(self.counts["verify_rounds"], rounds)
+        self._band_sets = None
+
+    def sets_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle sets of documents (ascending) of the band being verified: flat values, size of each."""
+        if self._band_sets is not None:
+            band_docs, sets = self._band_sets
+            return sets.gather(np.searchsorted(band_docs, docs))
+        assert self.corpus.sets is not None
+        return self.corpus.sets.gather(docs)
+
+    def verify_pairs(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Verify pairs (exact) and merge the similar ones; True for a pair merged now or already merged."""
+        pending = self.uf.find(u) != self.uf.find(v)
+        check = np.flatnonzero(pending & ~same_family(self.corpus, u, v))
+        similarity = self._exact_or_too_different(u[check], v[check])
+        ok = similarity >= self.config.verify_threshold
+        self.counts["verified_pairs"] += int(check.size)
+        self.counts["false_positives"] += int(np.count_nonzero(~ok))
+        self.uf.union(u[check[ok]], v[check[ok]])
+        merged = ~pending
+        merged[check[ok]] = True
+        return merged
+
+    def _load_band_sets(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, SetStore] | None:
+        """The shingle sets of every document of the band's buckets, read once (in document order) into
+        memory, when they fit in BAND_SET_VALUES: the rounds of a band read the same documents again and
+        again, and reading them through a file map each time costs a page fault per set."""
+        if self.config.verify != "exact" or self.corpus.sets is None or not u.size:
+            return None
+        docs = np.unique(np.concatenate([u, v]))
+        if int(self.corpus.sets.sizes(docs).sum()) > BAND_SET_VALUES:
+            return None
+        values, sizes = self.corpus.sets.gather(docs)
+        return docs, SetStore([(values, np.concatenate([[0], np.cumsum(sizes)]))])
+
+    def _exact_or_too_different(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Exact Jaccard of each pair, or 0 for a pair whose set sizes alone rule it out: the Jaccard of sets
+        of sizes a <= b is at most a / b (and floating-point division keeps that order), so a pair with
+        a / b below the threshold fails whatever it shares; no set is read for it. Similar pairs are kept
+        for the audit."""
+        assert self.corpus.sets is not None
+        if self._band_sets is not None:  # the same sets, from memory, under their rank among the band's docs
+            docs, sets = self._band_sets
+            a, b = np.searchsorted(docs, u), np.searchsorted(docs, v)
+        else:
+            sets, a, b = self.corpus.sets, u, v
+        size_u, size_v = sets.sizes(a), sets.sizes(b)
+        bound = np.minimum(size_u, size_v) / np.maximum(np.maximum(size_u, size_v), 1)
+        similarity = np.zeros(u.size)
+        possible = np.flatnonzero(bound >= self.config.verify_threshold)
+        similarity[possible] = sets.jaccard(a[possible], b[possible])
+        ok = possible[similarity[possible] >= self.config.verify_threshold]
+        self.measured.add(self.corpus, u[ok], v[ok], similarity[ok])
+        return similarity
 
 
 def read_band(part: np.ndarray, band: int) -> np.ndarray:

@@ -59,9 +59,11 @@ class PairSet:
         self.runs: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray) -> None:
-        run = np.unique(np.asarray(keys, np.int64))
+        run = _distinct(np.sort(np.asarray(keys, np.int64)))
         while self.runs and self.runs[-1].size <= 2 * run.size:
-            run = np.unique(np.concatenate([self.runs.pop(), run]))
+            merged = np.concatenate([self.runs.pop(), run])
+            merged.sort(kind="stable")  # two sorted runs: timsort merges them in linear time
+            run = _distinct(merged)
         if run.size:
             self.runs.append(run)
 
@@ -75,5 +77,15 @@ class PairSet:
 
     def __len__(self) -> int:
         if len(self.runs) > 1:
-            self.runs = [np.unique(np.concatenate(self.runs))]
+            merged = np.concatenate(self.runs)
+            merged.sort(kind="stable")
+            self.runs = [_distinct(merged)]
         return int(self.runs[0].size) if self.runs else 0
+
+
+def _distinct(sorted_keys: np.ndarray) -> np.ndarray:
+    if sorted_keys.size < 2:
+        return sorted_keys
+    keep = np.ones(sorted_keys.size, bool)
+    keep[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return sorted_keys[keep]

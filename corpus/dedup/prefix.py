@@ -1,0 +1,154 @@
+"""The rest of a long verification peel, in time and memory linear in its documents.
+
+A band's bucket is verified as a peel (engine.Candidates): its head against every member, then the members
+that failed against the first of them, and so on. A bucket of k documents that are alike but below the
+threshold (many documents sharing one long passage, a bucket that grows with the corpus) takes k rounds and
+k^2/2 comparisons, and every failed pair would be remembered. After EXACT_ROUNDS rounds, the peel goes on
+here, with the same leaders in the same order, but a member is compared with a leader only when their
+prefixes share a shingle: with shingles in a fixed order (rarest first among the documents still in play,
+ties by value), the first |A| - ceil(t |A|) + 1 of a set A and the first |B| - ceil(t |B|) + 1 of B always
+intersect when J(A, B) >= t (J >= t needs |A & B| >= t max(|A|, |B|)). A pair without a shared prefix
+shingle is below the threshold, so skipping it changes no outcome; a leader's prefix is looked up in an
+index of its bucket's prefixes, so a round costs what its leaders' prefixes match, not the bucket's size.
+
+Two things differ from the rounds before: a skipped pair is not added to the set of rejected pairs (that set
+would grow as k^2; a later band may compare the pair again and reject it again), and a member already merged
+with the leader through other documents stays in the peel when it is not a candidate (it can only merge
+again with what it is already merged with). Neither loses a similar pair that the peel compares.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus.dedup.shingles import ragged_index
+
+if TYPE_CHECKING:
+    from corpus.dedup.engine import Candidates
+
+EXACT_ROUNDS = 32  # rounds of the plain peel in a band before the rest goes through continue_peel
+_SLACK = 1e-9  # the prefix length is computed for a threshold this much lower: never too short
+
+
+def continue_peel(candidates: Candidates, u: np.ndarray, v: np.ndarray) -> int:
+    """Finish a band's peel from its pending edges (leader u[i], member v[i]; one leader per bucket).
+    Returns the rounds taken."""
+    order = np.lexsort((v, u))
+    u, v = u[order], v[order]
+    leaders, first = np.unique(u, return_index=True)
+    sizes = np.diff(np.r_[first, u.size]) + 1
+    starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    ends = starts + sizes
+    # entries: each bucket's leader, then its members in ascending order
+    entry_doc = np.empty(int(sizes.sum()), np.int64)
+    is_leader = np.zeros(entry_doc.size, bool)
+    is_leader[starts] = True
+    entry_doc[starts] = leaders
+    entry_doc[~is_leader] = v
+    entry_group = np.repeat(np.arange(leaders.size), sizes)
+
+    docs = np.unique(entry_doc)
+    sets = candidates.sets_of(docs)
+    entry_local = np.searchsorted(docs, entry_doc)
+    token_starts, tokens = _prefixes(sets, docs.size, candidates.config.verify_threshold)
+    # the index: (bucket, prefix shingle) of every entry, sorted
+    counts = np.diff(token_starts)[entry_local]
+    index_entry = np.repeat(np.arange(entry_doc.size), counts)
+    index_key = (
+        entry_group[index_entry] * (int(tokens.max(initial=0)) + 1)
+        + tokens[ragged_index(token_starts[entry_local], counts)]
+    )
+    order = np.argsort(index_key, kind="stable")
+    index_key, index_entry = index_key[order], index_entry[order]
+    width = int(tokens.max(initial=0)) + 1
+
+    alive = np.ones(entry_doc.size, bool)
+    pointer = starts.copy()  # each bucket's leader: its first entry still alive
+    rounds = 0
+    while True:
+        live = np.flatnonzero(pointer < ends)
+        has_members = _alive_after(alive, pointer[live], ends[live])
+        pointer[live[~has_members]] = ends[live[~has_members]]  # finished: not looked at again
+        live = live[has_members]
+        if not live.size:
+            return rounds
+        rounds += 1
+        leader_entry = pointer[live]
+        leader_doc = entry_doc[leader_entry]
+        from_index = leader_doc >= candidates.corpus.new  # its members too: never compared among themselves
+        alive[leader_entry] = False
+        _kill_rest(alive, leader_entry[from_index], ends[live[from_index]])
+        live, leader_entry, leader_doc = live[~from_index], leader_entry[~from_index], leader_doc[~from_index]
+        member = _matches(
+            live, leader_entry, entry_local, token_starts, tokens, index_key, index_entry, width
+        )
+        member = member[alive[member]]
+        group_leader = np.zeros(leaders.size, np.int64)
+        group_leader[live] = leader_doc
+        lead = group_leader[entry_group[member]]
+        merged = candidates.verify_pairs(lead, entry_doc[member])
+        alive[member[merged]] = False
+        _advance(alive, pointer, live, ends)
+
+
+def _prefixes(sets: tuple[np.ndarray, np.ndarray], n: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's prefix: its rarest shingles (fewest documents of the set in play, then value) as
+    dense token numbers, flat, with each document's start."""
+    values, set_sizes = sets
+    distinct, token, frequency = np.unique(values, return_inverse=True, return_counts=True)
+    doc = np.repeat(np.arange(n), set_sizes)
+    order = np.lexsort((token, frequency[token], doc))
+    first = np.cumsum(set_sizes) - set_sizes
+    rank = np.arange(values.size) - first[doc[order]]
+    length = set_sizes - np.ceil((threshold - _SLACK) * set_sizes).astype(np.int64) + 1
+    length = np.clip(length, np.minimum(set_sizes, 1), set_sizes)
+    keep = rank < length[doc[order]]
+    return np.r_[0, np.cumsum(length)].astype(np.int64), token[order][keep].astype(np.int64)
+
+
+def _matches(
+    groups: np.ndarray,
+    leader_entry: np.ndarray,
+    entry_local: np.ndarray,
+    token_starts: np.ndarray,
+    tokens: np.ndarray,
+    index_key: np.ndarray,
+    index_entry: np.ndarray,
+    width: int,
+) -> np.ndarray:
+    """Entries of the same bucket whose prefix shares a shingle with the leader's (leader left out)."""
+    local = entry_local[leader_entry]
+    counts = np.diff(token_starts)[local]
+    keys = np.repeat(groups, counts) * width + tokens[ragged_index(token_starts[local], counts)]
+    lo, hi = np.searchsorted(index_key, keys, "left"), np.searchsorted(index_key, keys, "right")
+    found = np.unique(index_entry[ragged_index(lo, hi - lo)])
+    return found[~np.isin(found, leader_entry)]
+
+
+def _alive_after(alive: np.ndarray, pointer: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether a bucket still has a member alive after its leader's entry."""
+    out = np.zeros(pointer.size, bool)
+    position = pointer + 1
+    pending = np.flatnonzero(position < ends)
+    while pending.size:
+        hit = alive[position[pending]]
+        out[pending[hit]] = True
+        pending = pending[~hit]
+        position[pending] += 1
+        pending = pending[position[pending] < ends[pending]]
+    return out
+
+
+def _kill_rest(alive: np.ndarray, leader_entry: np.ndarray, ends: np.ndarray) -> None:
+    alive[ragged_index(leader_entry, ends - leader_entry)] = False
+
+
+def _advance(alive: np.ndarray, pointer: np.ndarray, groups: np.ndarray, ends: np.ndarray) -> None:
+    """Move each bucket's pointer to its first entry still alive (or its end)."""
+    pending = groups[pointer[groups] < ends[groups]]
+    while pending.size:
+        pending = pending[~alive[pointer[pending]]]
+        pointer[pending] += 1
+        pending = pending[pointer[pending] < ends[pending]]
