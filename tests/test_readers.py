@@ -427,3 +427,27 @@ def test_json_exports_over_the_cap_followed_by_more_values(tmp_path, monkeypatch
         assert [d.text for d in got] == expected, source
         assert len({d.id for d in got}) == len(got)
     assert set(counters) == {"documents", "files"}
+
+
+def test_json_export_of_conversations(tmp_path):
+    """`{"conversations": [...]}` is an export of chats, not one chat whose turns are malformed; whether or
+    not it is over the cap."""
+    chats = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Question {i}?"},
+                {"role": "assistant", "content": f"Answer {i}."},
+            ]
+        }
+        for i in range(20)
+    ]
+    (tmp_path / "chats.json").write_text(json.dumps({"conversations": chats}, indent=2))
+    for cap in (64 * 2**20, 500):  # the second makes the export larger than the cap: read in two passes
+        docs, counters = read_all(tmp_path, max_document_bytes=cap)
+        assert [d.metadata["turns"][1]["content"] for d in docs] == [f"Answer {i}." for i in range(20)]
+        assert all(d.metadata["content_type"] == "chat" for d in docs)
+        assert set(counters) == {"documents", "files"}
+    big_chat = {"messages": [{"role": "user", "content": "x" * 600}, {"role": "assistant", "content": "y"}]}
+    (tmp_path / "chats.json").write_text(json.dumps(big_chat))
+    docs, counters = read_all(tmp_path, max_document_bytes=500)
+    assert docs == [] and counters["document_too_large"] == 1

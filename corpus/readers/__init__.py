@@ -35,7 +35,7 @@ from corpus.readers.decode import (
     looks_binary,
 )
 from corpus.readers.json_records import is_json_lines, read_json_records
-from corpus.readers.jsonl import TEXT_KEYS, TURN_KEYS, read_jsonl, record_fields
+from corpus.readers.jsonl import read_jsonl, record_fields
 from corpus.readers.text import chunk_paragraphs, strip_gutenberg
 from corpus.readers.warc import read_warc
 from corpus.schema import SCHEMA, render_turns, row_to_doc
@@ -300,8 +300,7 @@ class InputReader(PipelineStep):
     def _read_json(self, raw: IO[bytes], rel: str) -> Iterator[Document]:
         """A .json file: JSON Lines when its first line is a record, else an export of records (an array,
         or an object holding lists of records), read one record at a time."""
-        keys = {self.text_key} if self.text_key else set(TEXT_KEYS + TURN_KEYS)
-        lines = is_json_lines(_open_decompressed(raw, rel), self.max_document_bytes, keys)
+        lines = is_json_lines(_open_decompressed(raw, rel), self.max_document_bytes, self._is_record)
         raw.seek(0)
         if lines:
             yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
@@ -313,11 +312,19 @@ class InputReader(PipelineStep):
                 yield _open_decompressed(again, rel)
 
         stream = _open_decompressed(raw, rel)
-        records = read_json_records(stream, second_reader, self.count, self.max_document_bytes, keys)
+        records = read_json_records(
+            stream, second_reader, self.count, self.max_document_bytes, self._is_record
+        )
         for n, record in records:
             doc = self._record_document(record, f"{rel}#{n}", rel)
             if doc:
                 yield doc
+
+    def _is_record(self, obj: dict) -> bool:
+        """A JSON object that is one document or conversation (not an export holding lists of them)."""
+        if self.text_key:
+            return isinstance(obj.get(self.text_key), str)
+        return record_fields(obj) != (None, None)
 
     def _record_document(self, record: dict, default_id: str, rel: str) -> Document | None:
         if self.text_key:

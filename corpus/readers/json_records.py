@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import orjson
 
-from corpus.readers.jsonl import UTF8_BOM, parse_record
+from corpus.readers.jsonl import TURN_KEYS, UTF8_BOM, normalize_turns, parse_record
 
 _CHUNK = 2**20
 _NONSPACE = re.compile(rb"[^ \t\r\n]")
@@ -36,11 +36,15 @@ _OPEN, _CLOSE = (ord("["), ord("{")), (ord("]"), ord("}"))
 _MAX_KEY_BYTES = 1024
 
 
+def _is_turn(record: dict | None) -> bool:
+    return record is not None and normalize_turns([record]) is not None
+
+
 class BadJson(ValueError):
     """The file's structure is broken where no record boundary can be found again."""
 
 
-def is_json_lines(stream: IO[bytes], max_record_bytes: int, record_keys: set[str]) -> bool:
+def is_json_lines(stream: IO[bytes], max_record_bytes: int, is_record: Callable[[dict], bool]) -> bool:
     """True when the file's first line is a whole JSON object that is a record (not an export holding
     lists of records): the file is then read line by line like .jsonl, which keeps going past broken lines."""
     while line := stream.readline(max_record_bytes + 1):
@@ -52,7 +56,7 @@ def is_json_lines(stream: IO[bytes], max_record_bytes: int, record_keys: set[str
                 first = orjson.loads(line)
             except orjson.JSONDecodeError:
                 return False
-            return isinstance(first, dict) and (bool(record_keys & first.keys()) or not record_lists(first))
+            return isinstance(first, dict) and (is_record(first) or not record_lists(first))
     return False
 
 
@@ -66,68 +70,100 @@ def read_json_records(
     second_reader: Callable[[], AbstractContextManager[IO[bytes]]],
     count: Callable[[str], None],
     max_record_bytes: int,
-    record_keys: set[str],
+    is_record: Callable[[dict], bool],
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (position, record) for each record of the file's JSON values, in order; each bad or oversized
-    record is counted. An object with none of `record_keys` (text, messages, ...) that holds lists of
-    records gives those records. An export object larger than the cap is read twice: once to see which of
-    its keys hold records, then again from the file's start (`second_reader`) to read them one at a time."""
-    scanner = _Scanner(stream, max_record_bytes)
-    if scanner.peek() == UTF8_BOM[0] and scanner.buf.startswith(UTF8_BOM):
-        scanner.pos += len(UTF8_BOM)
-    position = 0
-
-    def parsed(raw: bytes | None) -> dict[str, Any] | None:
-        if raw is None:
-            count("document_too_large")
-            return None
-        return parse_record(raw, count, "bad_json_record")
-
+    record is counted, and keeps its position so that the ids of the others do not move. An object that is
+    not a record itself (`is_record`: no text, no conversation) but holds lists of records gives those
+    records. An export object over the cap is read twice: once to see which of its keys hold records, then
+    from the file's start again (`second_reader`) to read them one at a time."""
+    reading = _JsonRecords(_Scanner(stream, max_record_bytes), second_reader, count, is_record)
     try:
-        while (c := scanner.peek()) is not None:
-            if c == _OPEN[0]:
-                for raw in scanner.elements():
-                    if (record := parsed(raw)) is not None:
-                        yield position, record
-                    position += 1
-            elif c == _OPEN[1]:
-                start = scanner.pos
-                raw, keys = scanner.object_with_keys()
-                if raw is not None:
-                    obj = parsed(raw)
-                    if obj is None:
-                        position += 1
-                    elif record_keys & obj.keys() or not record_lists(obj):
-                        yield position, obj
-                        position += 1
-                    else:
-                        for items in record_lists(obj):
-                            for item in items:
-                                if not isinstance(item, dict):
-                                    count("json_not_an_object")
-                                else:
-                                    yield position, item
-                                position += 1
-                elif record_keys & keys.keys() or not any(keys.values()):
-                    count("document_too_large")  # one record (or an object with no lists) over the cap
-                    position += 1
-                else:  # an export too large to hold: read its lists of records again, one record at a time
-                    with second_reader() as stream_again:
-                        again = _Scanner(stream_again, max_record_bytes)
-                        again.skip_to(start)
-                        for raw in again.member_elements({k for k, holds in keys.items() if holds}):
-                            if (record := parsed(raw)) is not None:
-                                yield position, record
-                            position += 1
-            else:
-                scanner.skip_value()
-                count("json_not_an_object")
-                position += 1
+        for position, record in enumerate(reading.items()):
+            if record is not None:
+                yield position, record
     except BadJson as err:
         count("bad_json_file")
         from datatrove.utils.logging import logger
 
         logger.warning(f"stopped reading a .json file: {err}")
+
+
+class _JsonRecords:
+    """The records of a file's JSON values, one item per position: a record, or None for one counted."""
+
+    def __init__(
+        self,
+        scanner: _Scanner,
+        second_reader: Callable[[], AbstractContextManager[IO[bytes]]],
+        count: Callable[[str], None],
+        is_record: Callable[[dict], bool],
+    ) -> None:
+        self.scanner, self.second_reader, self.count, self.is_record = (
+            scanner,
+            second_reader,
+            count,
+            is_record,
+        )
+
+    def parsed(self, raw: bytes | None) -> dict[str, Any] | None:
+        if raw is None:
+            self.count("document_too_large")
+            return None
+        return parse_record(raw, self.count, "bad_json_record")
+
+    def items(self) -> Iterator[dict[str, Any] | None]:
+        scanner = self.scanner
+        if scanner.peek() == UTF8_BOM[0] and scanner.buf.startswith(UTF8_BOM):
+            scanner.pos += len(UTF8_BOM)
+        while (c := scanner.peek()) is not None:
+            if c == _OPEN[0]:  # an array of records
+                yield from map(self.parsed, scanner.elements())
+            elif c == _OPEN[1]:  # a record, or an export object holding lists of records
+                start = scanner.pos
+                raw, keys = scanner.object_with_keys()
+                if raw is not None:
+                    yield from self.object_items(self.parsed(raw))
+                elif "records" in keys.values() and not self.is_record(
+                    {k: "" for k, kind in keys.items() if kind == "string"}
+                ):
+                    yield from self.export_over_the_cap(start, {k for k, v in keys.items() if v == "records"})
+                else:  # one record over the cap (its text is a string member), or an object with no records
+                    self.count("document_too_large")
+                    yield None
+            else:
+                scanner.skip_value()
+                self.count("json_not_an_object")
+                yield None
+
+    def object_items(self, obj: dict[str, Any] | None) -> Iterator[dict[str, Any] | None]:
+        if obj is None or self.is_record(obj) or not record_lists(obj):
+            yield obj
+            return
+        for items in record_lists(obj):
+            for item in items:
+                if not isinstance(item, dict):
+                    self.count("json_not_an_object")
+                    item = None
+                yield item
+
+    def export_over_the_cap(self, start: int, lists: set[str]) -> Iterator[dict[str, Any] | None]:
+        """Read the object at `start` again, yielding the items of its lists of records. Under "messages"
+        and the other conversation keys, the first item that parses tells a conversation (turns: the
+        whole object is one record over the cap) from an export of conversations."""
+        judged: set[str] = set()
+        with self.second_reader() as stream:
+            again = _Scanner(stream, self.scanner.cap)
+            again.skip_to(start)
+            for key, index, raw in again.member_elements(lists):
+                record = self.parsed(raw)
+                if record is not None and key in TURN_KEYS and key not in judged:
+                    judged.add(key)
+                    if _is_turn(record):
+                        if index == 0:  # items before this one were counted already
+                            self.count("document_too_large")
+                        return
+                yield record
 
 
 class _Scanner:
@@ -311,23 +347,25 @@ class _Scanner:
             if c != _COMMA:
                 raise BadJson(f"expected ',' or '}}' after a member at byte {self.pos - 1:,}")
 
-    def _holds_records(self) -> bool:
-        """pos is on a value: is it an array whose first element is an object?"""
-        if self._byte_at(self.pos) != _OPEN[0]:
-            return False
+    def _value_kind(self) -> str:
+        """pos is on a value: "string", "records" (an array whose first element is an object) or "other"."""
+        first = self._byte_at(self.pos)
+        if first == _QUOTE:
+            return "string"
+        if first != _OPEN[0]:
+            return "other"
         match = self._search(_NONSPACE, self.pos + 1, look_ahead=_MAX_KEY_BYTES)
-        return match is not None and match.group()[0] == _OPEN[1]
+        return "records" if match is not None and match.group()[0] == _OPEN[1] else "other"
 
-    def object_with_keys(self) -> tuple[bytes | None, dict[str, bool]]:
-        """pos is on '{': the object's bytes (None over the cap) and, for each of its keys, whether its
-        value is a list of records."""
+    def object_with_keys(self) -> tuple[bytes | None, dict[str, str]]:
+        """pos is on '{': the object's bytes (None over the cap) and the kind of each key's value."""
         self.mark = self.pos
-        keys: dict[str, bool] = {}
+        keys: dict[str, str] = {}
         for key, _ in self._members():
-            holds = self._holds_records()
+            kind = self._value_kind()
             self.skip_value()
             if key is not None:
-                keys[key] = holds
+                keys[key] = kind
         return self._captured(), keys
 
     def skip_to(self, position: int) -> None:
@@ -337,10 +375,12 @@ class _Scanner:
             self._fill()
         self.pos = position
 
-    def member_elements(self, keys: set[str]) -> Iterator[bytes | None]:
-        """pos is on '{': the elements of the arrays under `keys`, each as bytes (None over the cap)."""
+    def member_elements(self, keys: set[str]) -> Iterator[tuple[str, int, bytes | None]]:
+        """pos is on '{': (key, index, bytes or None over the cap) for the elements of the arrays under
+        `keys`."""
         for key, c in self._members():
             if key in keys and c == _OPEN[0]:
-                yield from self.elements()
+                for index, raw in enumerate(self.elements()):
+                    yield key, index, raw
             else:
                 self.skip_value()

@@ -1,4 +1,5 @@
-"""JSON Lines (.jsonl, .json, optionally .gz / .zst): one document or one conversation per line."""
+"""JSON Lines (.jsonl, .ndjson, and .json files holding lines; optionally .gz / .zst): one document or one
+conversation per line, each line read with a size cap."""
 
 from __future__ import annotations
 
