@@ -148,6 +148,11 @@ class TrainingError(CorpusError):
 def _typed(name: str, value: Any, kind: type) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if (
         kind is bool
         and not isinstance(value, bool)
@@ -631,19 +636,26 @@ class Trainer:
         )
         if hasattr(grad_norm, "full_tensor"):
             grad_norm = grad_norm.full_tensor()
+        (total,) = self.all_sum(local)
+        if not (math.isfinite(total) and math.isfinite(float(grad_norm))):
+            return total / n_targets, float(grad_norm)  # no step: the caller stops, weights stay good
         for opt in self.optimizers:
             opt.step()
             opt.zero_grad(set_to_none=True)
-        (total,) = self.all_sum(local)
         return total / n_targets, float(grad_norm)
 
     def evaluate(self, net: nn.Module) -> dict[str, float]:
+        # FSDP's forward is a collective, so every process reads every window; otherwise each process takes
+        # its share of the windows through the unwrapped model and the sums are added up
+        fsdp = self.c.fsdp and self.dist.world > 1
+        rank, world = (0, 1) if fsdp else (self.dist.rank, self.dist.world)
         nats, count = loss_sums(
-            net, self.val_tokens, self.c.seq_len, self.device, self.val_mask, self.val_offsets,
-            batch_size=self.c.batch_size, max_tokens=self.c.eval_tokens, rank=self.dist.rank,
-            world=self.dist.world, amp_dtype=self.amp_dtype,
+            net if fsdp else self.net, self.val_tokens, self.c.seq_len, self.device, self.val_mask,
+            self.val_offsets, batch_size=self.c.batch_size, max_tokens=self.c.eval_tokens, rank=rank,
+            world=world, amp_dtype=self.amp_dtype,
         )  # fmt: skip
-        nats, count = self.all_sum(nats, count)
+        if not fsdp:
+            nats, count = self.all_sum(nats, count)
         n = len(self.val_tokens)
         share = 1.0 if not self.c.eval_tokens else min(1.0, count / max(1, n - 1))
         text_bytes = (
@@ -725,10 +737,17 @@ class Trainer:
                 step += 1
                 loss, grad_norm = self.train_step(net, step)
                 tokens_seen += tokens_per_step
-                if not math.isfinite(loss):
+                evaluated = c.eval_every and (step % c.eval_every == 0 or step == self.max_steps)
+                saving = evaluated or step % c.checkpoint_every == 0 or step == self.max_steps
+                # a huge update can leave finite loss and gradients but infinite weights: never save those
+                weights_ok = not saving or all(bool(torch.isfinite(p).all()) for p in self.net.parameters())
+                if not (math.isfinite(loss) and math.isfinite(grad_norm) and weights_ok):
                     stopped = "non_finite_loss"
+                    what = f"loss {loss}, gradient norm {grad_norm}" + (
+                        "" if weights_ok else ", weights not finite"
+                    )
                     raise TrainingError(
-                        f"the training loss became {loss} at step {step}; stopped, the last good checkpoint "
+                        f"training diverged at step {step} ({what}); stopped, the last good checkpoint "
                         f"(step {last_saved}) is kept in {out}/checkpoints: lower lr or raise warmup_steps"
                     )
                 dt = time.monotonic() - t0
@@ -736,7 +755,6 @@ class Trainer:
                     "step": step, "tokens": tokens_seen, "loss": loss, "lr": c.lr * lr_factor(step, c, self.max_steps),
                     "grad_norm": grad_norm, "tokens_per_s": round(tokens_per_step / max(dt, 1e-9), 1),
                 }  # fmt: skip
-                evaluated = c.eval_every and (step % c.eval_every == 0 or step == self.max_steps)
                 stop_now = False
                 if evaluated:
                     record.update(self.evaluate(net))

@@ -1,0 +1,288 @@
+"""The trainer on real shards (KJV chapters): loss falls, SIGKILL then resume logs the same losses, DDP on 2
+gloo processes equals 1 process, export to transformers gives the same logits, a random LlamaForCausalLM
+imports with transformers' logits, early stopping, NaN, and every bad input gets one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from trainer_fixtures import REPO, build_kjv_tokens, kjv_tokens  # noqa: F401 (fixture)
+
+from corpus.cli import main as cli
+from corpus.errors import InputError
+from trainer.checkpoint import load_model, load_train_state
+from trainer.evaluate import evaluate_lm, make_batch
+from trainer.train import StopTraining, TrainingError, load_config, train
+
+# a model small enough for a busy 2-core machine
+SMALL = ["d_model=64", "n_layer=2", "n_head=4", "n_kv_head=2", "seq_len=64", "batch_size=8", "samples=1",
+         "sample_tokens=8", "log_every=1", "threads=1"]  # fmt: skip
+CORPUS = [sys.executable, "-m", "corpus.cli"]
+
+
+def metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def small(*extra: str):
+    return load_config("tiny", SMALL + list(extra))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(kjv_tokens, tmp_path_factory) -> Path:  # noqa: F811
+    """The tiny preset (its optimizer and schedule), shortened: 40 steps, evaluated every 20."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    config = load_config(
+        "tiny", ["seq_len=64", "max_steps=40", "eval_every=20", "checkpoint_every=20", "threads=1"]
+    )
+    train(config, str(kjv_tokens), str(out), progress=False)
+    return out
+
+
+def test_loss_falls_and_run_folder(tiny_run):
+    records = metrics(tiny_run)
+    evals = [r for r in records if "val_loss" in r]
+    assert [r["step"] for r in evals] == [20, 40]
+    assert evals[1]["val_loss"] < evals[0]["val_loss"] < math.log(512)
+    assert np.mean([r["loss"] for r in records[-5:]]) < records[0]["loss"] - 1.0
+    summary = json.loads((tiny_run / "run.json").read_text())
+    assert summary["stopped"] == "max_steps" and summary["steps"] == 40
+    assert summary["best_val_bpb"] == pytest.approx(evals[1]["val_bpb"])
+    assert 0.8e6 < summary["parameters"] < 1.2e6
+    for name in ("config.yaml", "report.html", "samples.jsonl", "tokenizer/tokenizer.json"):
+        assert (tiny_run / name).is_file()
+    html = (tiny_run / "report.html").read_text()
+    assert (
+        'data-chart="loss"' in html and "<polyline" in html and "<script" not in html and "src=" not in html
+    )
+    assert load_config(str(tiny_run / "config.yaml"), []).max_steps == 40  # the resolved config loads back
+
+
+def test_evaluate_matches_training_eval(tiny_run, kjv_tokens):  # noqa: F811
+    result = evaluate_lm(str(tiny_run), str(kjv_tokens), seq_len=64)
+    last = [r for r in metrics(tiny_run) if "val_loss" in r][-1]
+    assert result["loss"] == pytest.approx(last["val_loss"], abs=1e-5)
+    assert result["bpb"] == pytest.approx(last["val_bpb"], abs=1e-5)
+    meta = json.loads((kjv_tokens / "meta.json").read_text())
+    assert result["tokens"] == meta["splits"]["val"]["tokens"] - 1  # every token but the first, once
+    assert result["bytes"] == meta["splits"]["val"]["text_bytes"]
+
+
+def test_make_batch_doc_attention():
+    tokens = np.arange(20, dtype=np.uint16)
+    offsets = np.array([0, 5, 12, 20])
+    mask = np.ones(20, dtype=np.uint8)
+    mask[7] = 0
+    b = make_batch(tokens, [3], 8, mask, offsets)
+    assert b.x[0].tolist() == list(range(3, 11)) and b.y[0].tolist()[3] == -100  # target token 7 masked
+    assert b.positions[0].tolist() == [0, 1, 0, 1, 2, 3, 4, 5, 6][:8]  # restart at 5; the cut doc at 3
+    m = b.attn_mask[0, 0]
+    assert (
+        m[2, 1].item() is False
+        and m[2, 2].item() is True
+        and m[1, 0].item() is True
+        and m[0, 1].item() is False
+    )
+
+
+def test_export_logits_and_evaluate_equal(tiny_run, kjv_tokens, tmp_path):  # noqa: F811
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = tmp_path / "hf"
+    assert cli(["export", str(tiny_run), "--hf", str(out)]) == 0
+    ours = load_model(str(tiny_run)).model
+    theirs = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    idx = torch.randint(0, 512, (2, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = (ours(idx) - theirs(idx).logits).abs().max().item()
+    assert diff <= 1e-4
+    tok = AutoTokenizer.from_pretrained(out)
+    ids = tok.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=True
+    )
+    assert tok.decode(ids if isinstance(ids[0], int) else ids["input_ids"]).endswith("<|assistant|>")
+    on_run = evaluate_lm(str(tiny_run), str(kjv_tokens), seq_len=64)
+    on_hf = evaluate_lm(str(out), str(kjv_tokens), seq_len=64)
+    assert on_hf["loss"] == pytest.approx(on_run["loss"], abs=1e-5) and on_hf["bytes"] == on_run["bytes"]
+
+
+def random_llama(folder: Path, tokenizer_dir: Path, vocab: int = 512) -> Path:
+    """A small random LlamaForCausalLM (grouped-query attention, untied embeddings) saved with a tokenizer."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=False, rope_theta=5000.0,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(tokenizer_dir / name, folder / name)
+    return folder
+
+
+def test_import_random_llama_and_continue(kjv_tokens, tmp_path):  # noqa: F811
+    from transformers import AutoModelForCausalLM
+
+    hf = random_llama(tmp_path / "llama", kjv_tokens.parent / "tok")
+    ours = load_model(str(hf)).model
+    theirs = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()
+    idx = torch.randint(0, 512, (2, 48), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert (ours(idx) - theirs(idx).logits).abs().max().item() <= 1e-4
+    config = load_config("tiny", ["seq_len=64", "max_steps=4", "eval_every=4", "batch_size=4", "samples=0"])
+    summary = train(config, str(kjv_tokens), str(tmp_path / "continued"), init_from=str(hf), progress=False)
+    assert summary["steps"] == 4 and summary["parameters"] == ours.num_parameters()
+    assert summary["config"]["n_kv_head"] == 2 and summary["config"]["d_model"] == 64  # the model's shape
+
+
+def test_sigkill_then_resume_logs_the_same_losses(kjv_tokens, tmp_path):  # noqa: F811
+    args = ["train", str(kjv_tokens), "--config", "tiny", "-q", "--max-steps", "30"]
+    args += [f"--set={s}" for s in SMALL + ["eval_every=10", "checkpoint_every=4", "dropout=0.1"]]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(CORPUS + args + ["--out", str(straight)], check=True, cwd=REPO)
+    proc = subprocess.Popen(CORPUS + args + ["--out", str(killed)], cwd=REPO)
+    log = killed / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_file() and len(log.read_text().splitlines()) >= 14:  # between checkpoints 12 and 16
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(metrics(killed)) < 30
+    subprocess.run(CORPUS + args + ["--out", str(killed)], check=True, cwd=REPO)
+    a, b = metrics(straight), metrics(killed)
+    assert [r["step"] for r in b] == list(range(1, 31))
+    assert [r["loss"] for r in a] == [r["loss"] for r in b]
+    assert [r.get("val_loss") for r in a] == [r.get("val_loss") for r in b]
+    # a changed model or data is refused, naming the key; nothing changes
+    before = (killed / "run.json").read_text()
+    r = subprocess.run(
+        CORPUS + args + ["--out", str(killed), "--set", "lr=0.01"], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "lr=0.006" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (killed / "run.json").read_text() == before
+
+
+def test_ddp_two_processes_equal_one(kjv_tokens, tmp_path):  # noqa: F811
+    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=3", "checkpoint_every=3", "threads=0"]
+    args = ["train", str(kjv_tokens), "-q", "--max-steps", "6"] + [f"--set={s}" for s in sets]
+    subprocess.run(CORPUS + args + ["--out", str(tmp_path / "one")], check=True, cwd=REPO)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(torchrun + args + ["--out", str(tmp_path / "two")], check=True, cwd=REPO, env=env)
+    one, two = metrics(tmp_path / "one"), metrics(tmp_path / "two")
+    assert len(one) == len(two) == 6
+    for a, b in zip(one, two):
+        assert abs(a["loss"] - b["loss"]) <= 1e-5
+    assert abs(one[-1]["val_loss"] - two[-1]["val_loss"]) <= 1e-5
+    assert json.loads((tmp_path / "two" / "run.json").read_text())["processes"] == 2
+
+
+@pytest.mark.slow
+def test_fsdp_two_processes_close_to_one(kjv_tokens, tmp_path):  # noqa: F811
+    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=3", "checkpoint_every=3", "threads=0"]
+    args = ["train", str(kjv_tokens), "-q", "--max-steps", "6"] + [f"--set={s}" for s in sets]
+    subprocess.run(CORPUS + args + ["--out", str(tmp_path / "one")], check=True, cwd=REPO)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    fsdp = args + ["--set", "fsdp=true", "--out", str(tmp_path / "fsdp")]
+    subprocess.run(torchrun + fsdp, check=True, cwd=REPO, env=env)
+    one, two = metrics(tmp_path / "one"), metrics(tmp_path / "fsdp")
+    # FSDP reduce-scatters gradients in another order: equal to float32 rounding, not bit for bit
+    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(one, two)) <= 1e-4
+    # the gathered checkpoint is a plain model
+    assert load_model(str(tmp_path / "fsdp"), checkpoint="last").model.num_parameters() > 0
+
+
+def test_early_stopping_and_callback(kjv_tokens, tmp_path):  # noqa: F811
+    # a learning rate too small to move any float32 weight: the validation loss never improves
+    config = small("lr=1e-30", "min_lr=0", "eval_every=2", "patience=2", "max_steps=50", "samples=0")
+    summary = train(config, str(kjv_tokens), str(tmp_path / "early"), progress=False)
+    assert summary["stopped"] == "early_stopping" and summary["steps"] == 6
+
+    seen = []
+
+    def prune(step, record):
+        seen.append((step, record["val_loss"]))
+        if step >= 4:
+            raise StopTraining
+
+    config = small("eval_every=2", "max_steps=50", "samples=0")
+    summary = train(config, str(kjv_tokens), str(tmp_path / "pruned"), on_eval=prune, progress=False)
+    assert (
+        summary["stopped"] == "stopped_by_callback"
+        and summary["steps"] == 4
+        and [s for s, _ in seen] == [2, 4]
+    )
+    assert load_train_state(str(tmp_path / "pruned" / "checkpoints" / "last"))["step"] == 4
+
+
+def test_non_finite_loss_stops_keeping_the_last_good_checkpoint(kjv_tokens, tmp_path):  # noqa: F811
+    config = small("lr=1e30", "warmup_steps=0", "schedule=constant", "grad_clip=0", "checkpoint_every=1",
+                   "eval_every=0", "max_steps=20", "optimizer=adamw")  # fmt: skip
+    with pytest.raises(TrainingError, match="last good checkpoint"):
+        train(config, str(kjv_tokens), str(tmp_path / "nan"), progress=False)
+    state = load_train_state(str(tmp_path / "nan" / "checkpoints" / "last"))
+    model = load_model(str(tmp_path / "nan"), checkpoint="last").model
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert json.loads((tmp_path / "nan" / "run.json").read_text())["stopped"] == "non_finite_loss"
+    assert state["step"] >= 1
+
+
+def one_line_exit_2(capsys, argv: list[str], expect: str) -> None:
+    capsys.readouterr()  # what the test itself printed before
+    assert cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expect in err, err
+
+
+def test_bad_inputs_one_line_exit_2_nothing_written(kjv_tokens, tiny_run, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "out"
+    base = ["train", str(kjv_tokens), "--out", str(out), "-q"]
+    one_line_exit_2(capsys, ["train", str(tmp_path / "nothing"), "--out", str(out)], "no meta.json")
+    damaged = tmp_path / "damaged"
+    shutil.copytree(kjv_tokens, damaged)
+    with open(damaged / "train.bin", "r+b") as f:
+        f.truncate(1000)
+    one_line_exit_2(capsys, ["train", str(damaged), "--out", str(out)], "damaged")
+    one_line_exit_2(capsys, base + ["--set", "colour=blue"], "unknown config key 'colour'")
+    one_line_exit_2(capsys, base + ["--set", "lr=fast"], "lr must be float")
+    one_line_exit_2(capsys, base + ["--set", "n_layer=2.5"], "n_layer must be int")
+    one_line_exit_2(capsys, base + ["--init-from", str(tiny_run), "--set", "seq_len=4096"], "positions")
+    if not torch.cuda.is_available():
+        one_line_exit_2(capsys, base + ["--device", "cuda"], "no CUDA GPU")
+    # shards of another tokenizer than the model's
+    other = build_kjv_tokens(tmp_path / "other", chapters=20, vocab=300)
+    one_line_exit_2(
+        capsys, ["train", str(other), "--out", str(out), "--init-from", str(tiny_run)], "another tokenizer"
+    )
+    # a model whose embedding is smaller than the tokenizer's vocabulary
+    small_vocab = random_llama(tmp_path / "small-vocab", kjv_tokens.parent / "tok", vocab=256)
+    one_line_exit_2(capsys, base + ["--init-from", str(small_vocab)], "larger than the model's embedding")
+    assert not out.exists()
+    # a folder holding something else, or another run
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    one_line_exit_2(
+        capsys, ["train", str(kjv_tokens), "--out", str(tmp_path / "busy")], "holds no trainer run"
+    )
+    assert os.listdir(tmp_path / "busy") == ["notes.txt"]
+    one_line_exit_2(
+        capsys, ["train", str(kjv_tokens), "--out", str(tiny_run), "--set", "d_model=96"], "d_model"
+    )
+    with pytest.raises(InputError):
+        load_config("no-such-preset", [])
