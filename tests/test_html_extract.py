@@ -238,6 +238,61 @@ def test_heading_slug_ids_are_not_mistaken_for_boilerplate(backend):
     assert extract_html(html, backend).lines == ["Cookie Objects", "Morsel.", "x"]
 
 
+# Paragraphs of real-looking length, so that the paragraph-text rules (rules.MIN_PARAGRAPH_TEXT) apply.
+POST = "".join(
+    f"<p>Paragraph {i} of the post, long enough to count as article text, with a clause, and another one.</p>"
+    for i in range(8)
+)
+FEED = "".join(
+    f'<li><a href="/s/{i}">Headline number {i} of the feed</a><p>A teaser of story {i}.</p></li>'
+    for i in range(30)
+)
+
+
+def test_layout_words_beside_a_content_word_name_a_wrapper_not_a_sidebar(backend):
+    page = (
+        '<body><div id="contentWithSidebar"><div class="post-body"><h1>Title</h1>' + POST + "</div>"
+        '<div class="sidebar"><p>Sidebar text that is not the post at all, however long it may be.</p></div>'
+        '</div><div id="main-nav"><a href="/">Home</a></div></body>'
+    )
+    lines = extract_html(page, backend).lines
+    assert lines[0] == "Title" and len(lines) == 9 and not any("Sidebar" in line for line in lines)
+    assert rules._names_boilerplate("main-nav") and not rules._names_boilerplate("contentWithSidebar")
+
+
+def test_comments_in_articles_lose_to_the_post_in_a_div(backend):
+    comments = "".join(
+        f'<article class="comment"><p>Comment {i}: I disagree with the post, at some length and with feeling.</p>'
+        "</article>"
+        for i in range(12)
+    )
+    page = f'<body><div class="entry"><h1>Post</h1>{POST}</div><section>{comments}</section></body>'
+    lines = extract_html(page, backend).lines
+    assert lines[0] == "Post" and len(lines) == 9 and not any("Comment" in line for line in lines)
+
+
+def test_two_role_main_elements_the_article_wins_over_a_longer_feed(backend):
+    page = (
+        f'<body><div role="main" id="feed"><ul>{FEED}</ul></div>'
+        f'<div role="main" id="story"><h1>Story</h1>{POST}</div></body>'
+    )
+    result = extract_html(page, backend)
+    assert result.main_found and result.lines[0] == "Story" and len(result.lines) == 9
+
+
+def test_a_main_container_is_narrowed_to_the_article_but_keeps_paragraphs_outside_it(backend):
+    teasers = f'<div class="more"><h2>More stories</h2><ul>{FEED}</ul></div>'
+    page = f"<body><main><div><h1>Story</h1>{POST}</div>{teasers}<p>Short.</p></main></body>"
+    lines = extract_html(page, backend).lines
+    assert lines[0] == "Story" and len(lines) == 9  # the feed of headlines is cut, not part of the story
+    # a documentation page whose second section holds most paragraphs keeps its introduction
+    intro = "<p>The introduction of the page, a paragraph long enough to count as paragraph text.</p>" * 3
+    docs = (
+        f'<body><div role="main"><h1>Module</h1>{intro}<section id="api"><h2>API</h2>{POST}</section></div>'
+    )
+    assert len(extract_html(docs, backend).lines) == 1 + 3 + 1 + 8
+
+
 @pytest.mark.parametrize(
     "html",
     [

@@ -35,6 +35,7 @@ from corpus.html.rules import (
     collapse,
     finish_lines,
     is_boilerplate,
+    names_comments,
     pre_placeholder,
 )
 
@@ -188,10 +189,8 @@ class _Paragraphs:
         return root
 
 
-def _named_boilerplate(node: Tag) -> bool:
-    return is_boilerplate(
-        node.name, _attr(node, "class"), _attr(node, "id"), _attr(node, "role"), False, None
-    )
+def _names_comments(node: Tag) -> bool:
+    return names_comments(_attr(node, "class"), _attr(node, "id"))
 
 
 def _nested(nodes: list[Tag], found: list[Tag], paragraphs: _Paragraphs) -> list[Tag]:
@@ -217,7 +216,7 @@ def _find_main(body: Tag, skip: set[int], paragraphs: _Paragraphs) -> list[Tag] 
         [
             n
             for n in body.select(selector)
-            if not any(id(p) in skip for p in (n, *n.parents)) and not _named_boilerplate(n)
+            if not any(id(p) in skip for p in (n, *n.parents)) and not _names_comments(n)
         ]
         for selector in MAIN_SELECTORS
     ]
@@ -258,7 +257,7 @@ def _drop_boilerplate(root: Tag, in_main: bool, skip: set[int]) -> None:
     # every element with one of the attributes the rules read; soupsieve would take 80% of the run time
     # on rules.CANDIDATE_SELECTOR, and is_boilerplate decides alone anyway (the selector only narrows)
     for node in root.find_all(_has_judged_attrs):
-        if node.name in PROTECTED_TAGS:
+        if node.name in PROTECTED_TAGS and not (node.name == "article" and _names_comments(node)):
             continue
         attrs = (_attr(node, "class"), _attr(node, "id"), _attr(node, "role"))
         if not is_boilerplate(node.name, *attrs, node.has_attr("hidden"), _attr(node, "style")):

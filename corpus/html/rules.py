@@ -80,14 +80,16 @@ MIN_MAIN_SHARE = 0.05  # of the body's text, so an empty or decorative <main> do
 # Paragraph text: the text of the page's <p> elements of at least MIN_PARAGRAPH_CHARS characters (shorter ones
 # are bylines, captions, buttons). It is what an article is made of and what menus, feeds and link lists
 # lack, so it decides where the article is when the page has enough of it (MIN_PARAGRAPH_TEXT):
-# - a main container must hold at least MIN_MAIN_PARAGRAPHS of it (a role=main story feed, comments in
-#   <article>s while the post is in a <div>, hold little), and a container nested in it that holds NESTED_SHARE
-#   of its paragraph text is taken instead (an <article> inside a <main> full of teasers);
+# - a main container must hold the densest block (the element with the most paragraph text in its own <p>
+#   children) or MIN_MAIN_PARAGRAPHS of all paragraph text: a role=main story feed, or comments in <article>s
+#   while the post is in a <div>, hold neither; its share of all text does not count (a <main> whose
+#   teasers and link lists outweigh the article is still the main container), and a container nested in it
+#   that holds NESTED_SHARE of its paragraph text is taken instead (an <article> inside a <main> of teasers);
 # - the root is then narrowed to its deepest block that still holds NARROW_SHARE of the root's paragraph text
 #   (a <main> that wraps the article and its feeds and related links becomes the article's own container)
 MIN_PARAGRAPH_CHARS = 25
 MIN_PARAGRAPH_TEXT = 500
-MIN_MAIN_PARAGRAPHS = 0.4
+MIN_MAIN_PARAGRAPHS = 0.6
 NESTED_SHARE = 0.6
 NARROW_SHARE = 0.85
 #   ...as long as the text cut off is mostly not paragraphs (at most this share): a documentation page whose
@@ -105,6 +107,11 @@ BOILERPLATE_PARTS = frozenset(
     disqus searchbox feedback outbrain taboola
     """.split()
 )
+# A comment thread: never the main container, and an <article> named so is deleted like any boilerplate
+COMMENT_PARTS = frozenset("comment comments commentlist reply replies respond disqus".split())
+# Class tokens a CMS makes from the post's own tags and categories (WordPress: "tag-social-media",
+# "category-comments"): they name the post's topics, not a part of the layout
+TAXONOMY_PREFIXES = ("tag-", "tags-", "category-", "cat-", "topic-")
 # Layout words: a token naming one of these together with a content word ("contentWithSidebar",
 # "main-with-nav") is a wrapper of the content, not a sidebar, whatever share of the text it holds.
 LAYOUT_PARTS = frozenset(
@@ -183,13 +190,30 @@ def _names_boilerplate(value: str | None) -> bool:
     if not value:
         return False
     for token in value.split():
-        if token.lower() in BOILERPLATE_TOKENS:
+        lower = token.lower()
+        if lower in BOILERPLATE_TOKENS:
             return True
+        if lower.startswith(TAXONOMY_PREFIXES):
+            continue
         parts = [part.lower() for part in _PARTS.split(token) if part]
         hits = [part for part in parts if part in BOILERPLATE_PARTS]
         if hits and not (CONTENT_PARTS.intersection(parts) and LAYOUT_PARTS.issuperset(hits)):
             return True
     return False
+
+
+def names_comments(cls: str | None, ident: str | None) -> bool:
+    """The class or id names a comment thread or one comment ("comment-list", "js_reply reply")."""
+    return any(_names_comments(value) for value in (cls, ident) if value)
+
+
+@lru_cache(maxsize=8192)
+def _names_comments(value: str) -> bool:
+    return any(
+        not token.lower().startswith(TAXONOMY_PREFIXES)
+        and any(part.lower() in COMMENT_PARTS for part in _PARTS.split(token) if part)
+        for token in value.split()
+    )
 
 
 @dataclass

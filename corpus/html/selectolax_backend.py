@@ -37,6 +37,7 @@ from corpus.html.rules import (
     finish_lines,
     is_boilerplate,
     main_rank,
+    names_comments,
     pre_placeholder,
 )
 
@@ -212,7 +213,7 @@ def _find_main(body: LexborNode, html_len: int, paragraphs: _Paragraphs) -> list
     if not found:
         return None
     # a comment thread in <article class="comment"> elements is not the article
-    found = [n for n in found if not _named_boilerplate(n)]
+    found = [n for n in found if not _names_comments(n)]
     ranks = [main_rank(n.tag, n.attributes) for n in found]
     judge_paragraphs = paragraphs.total >= MIN_PARAGRAPH_TEXT
     body_len = None
@@ -263,9 +264,9 @@ def _nested(nodes: list[LexborNode], found: list[LexborNode], paragraphs: _Parag
     return [max(inner, key=lambda n: paragraphs.depth[n.mem_id])] if inner else nodes
 
 
-def _named_boilerplate(node: LexborNode) -> bool:
+def _names_comments(node: LexborNode) -> bool:
     attrs = node.attributes
-    return is_boilerplate(node.tag, attrs.get("class"), attrs.get("id"), attrs.get("role"), False, None)
+    return names_comments(attrs.get("class"), attrs.get("id"))
 
 
 def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bool) -> None:
@@ -278,9 +279,11 @@ def _drop_boilerplate(root: LexborNode, furniture: list[LexborNode], in_main: bo
     victims = []
     for node in _unique(root.css(CANDIDATE_SELECTOR)):  # each element judged once
         tag = node.tag
-        if tag in PROTECTED_TAGS:
-            continue
         attrs = node.attributes
+        if tag in PROTECTED_TAGS and not (
+            tag == "article" and names_comments(attrs.get("class"), attrs.get("id"))
+        ):
+            continue
         if not is_boilerplate(
             tag, attrs.get("class"), attrs.get("id"), attrs.get("role"), "hidden" in attrs, attrs.get("style")
         ):
