@@ -24,10 +24,15 @@ log = logging.getLogger(__name__)
 class HtmlExtract(DocumentStep):
     """Main-content extraction. `backend`: "selectolax" (lexbor, default, fast) or "bs4" (beautifulsoup4 +
     lxml, same rules, ~30x slower). `main_content=False` keeps all visible text (only scripts, styles and
-    other invisible elements go). Without a main container (<main>, <article>, role=main, Sphinx div.body),
-    runs of at least `min_menu_lines` short lines whose link text is at least `max_link_density` of their
-    text are dropped as menus. `keep_title_line` puts the <title> first. Pages longer than
-    `max_html_chars` (default: 20M characters for selectolax, 8M for bs4) are cut to that length."""
+    other invisible elements go). The main container is the first of <main>, role=main, <article>, Sphinx
+    div.body, common content ids/classes that holds the page's paragraphs (the densest block of <p> text, or
+    60% of it: a story feed or a comment thread does not qualify), narrowed to the article's own block when
+    what is cut is mostly not paragraphs (teasers, related links, share bars). Inside it, navigation, footers,
+    sidebars, comments, ads, share bars and hidden elements go (judged on whole words of class and id).
+    Without a main container, runs of at least `min_menu_lines` short lines whose link text is at least
+    `max_link_density` of their text are dropped as menus. `keep_title_line` puts the <title> first. Pages
+    longer than `max_html_chars` (default: 20M characters for selectolax, 8M for bs4) are cut to that
+    length."""
 
     name = "html_extract"
 
