@@ -34,19 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from corpus.output import check_creatable, check_replaceable, check_separate, folder_inputs
     from corpus.tokenization import train_tokenizer
-    from corpus.tokenization.source import data_folder, list_dataset_shards
 
-    # the tokenizer is written in a temporary folder that then replaces --output: check before training
-    check_separate(
-        args.output,
-        folder_inputs(data_folder(args.dataset), list_dataset_shards(args.dataset)),
-        "the dataset",
-    )
-    if args.overwrite:
-        check_replaceable(args.output)
-    check_creatable(args.output)
     info = train_tokenizer(
         args.dataset,
         args.vocab_size,

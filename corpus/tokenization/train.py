@@ -94,14 +94,19 @@ def _with_hashes(info: dict[str, Any], json_path: str) -> dict[str, Any]:
     }
 
 
-def _check_output(output_dir: str, overwrite: bool) -> None:
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise OutputError(f"output {output_dir} exists and is not a directory")
+def _check_output(output_dir: str, shards: list[str], dataset_dir: str, overwrite: bool) -> None:
+    """Before training: the output is not the dataset, holds no part of it, is empty or (with overwrite) a
+    folder a corpus command made, and can be created. The tokenizer is written to a temporary folder that
+    then replaces the output, so everything is checked first."""
+    from corpus.output import check_creatable, check_replaceable, check_separate, folder_inputs
+    from corpus.tokenization.source import data_folder
+
+    check_separate(output_dir, folder_inputs(data_folder(dataset_dir), shards), "the dataset")
     if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
         raise OutputError(f"output {output_dir} is not empty; use another --output or --overwrite")
-    parent = os.path.dirname(os.path.abspath(output_dir))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output {output_dir} cannot be created: {parent} is not a writable directory")
+    if overwrite:
+        check_replaceable(output_dir)
+    check_creatable(output_dir)
 
 
 def train_tokenizer(
@@ -120,7 +125,7 @@ def train_tokenizer(
     if vocab_size > 2**32:
         raise InputError(f"--vocab-size {vocab_size} is too large for uint32 token shards")
     shards = list_dataset_shards(dataset_dir)
-    _check_output(output_dir, overwrite)
+    _check_output(output_dir, shards, dataset_dir, overwrite)
     started = time.monotonic()
     tok = new_bpe()
     trainer = trainers.BpeTrainer(
@@ -150,7 +155,11 @@ def train_tokenizer(
         os.path.dirname(os.path.abspath(output_dir)), f".{os.path.basename(output_dir)}.tmp-{os.getpid()}"
     )
     shutil.rmtree(tmp, ignore_errors=True)
-    save_folder(tok, tmp, info)
+    try:
+        save_folder(tok, tmp, info)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk leaves no half-written folder behind
+        raise
     if os.path.isdir(output_dir):
         shutil.rmtree(output_dir)
     os.replace(tmp, output_dir)
