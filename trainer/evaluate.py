@@ -118,9 +118,11 @@ def evaluate_lm(
     seq_len: int | None = None,
     device: str = "cpu",
     batch_size: int = 8,
+    doc_attention: bool = False,
 ) -> dict:
     """Loss, perplexity and bits per byte of a model (a run, checkpoint or HF Llama folder, or a LoadedModel)
-    on a split of token shards made with the model's tokenizer (others are refused)."""
+    on a split of token shards made with the model's tokenizer (others are refused). Loss masks are honoured:
+    on conversations the loss and the bytes are those of the replies."""
     from corpus.tokenization import TokenShards
     from trainer.checkpoint import LoadedModel, load_model
 
@@ -140,7 +142,9 @@ def evaluate_lm(
         raise InputError(f"the {split} split of {tokens} has no tokens to evaluate on")
     mask = shards.mask(split)
     gpt.to(device)
-    nats, count = loss_sums(gpt, data, seq_len, device, mask=mask, batch_size=batch_size)
+    # doc_attention: documents do not see each other, as in a run trained with it (fine-tuning on chats)
+    offsets = shards.offsets(split) if doc_attention else None
+    nats, count = loss_sums(gpt, data, seq_len, device, mask=mask, offsets=offsets, batch_size=batch_size)
     text_bytes = shards.mask_text_bytes(split) if mask is not None else shards.text_bytes(split)
     out = summarize(nats, count, text_bytes)
     out.update(model=loaded.path, data=tokens, split=split, seq_len=seq_len, masked=mask is not None)

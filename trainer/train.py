@@ -134,6 +134,10 @@ RESUMABLE = {
 }  # fmt: skip
 
 
+# what `corpus finetune` writes into a run folder before training starts (its conversations and their tokens)
+FINETUNE_INPUTS = {"chats", "chats.staging", "data"}
+
+
 class StopTraining(Exception):
     """Raised by an on_eval callback to end the run cleanly (a pruned sweep trial)."""
 
@@ -378,7 +382,7 @@ def check_run_folder(out: str, config: TrainConfig, identity: dict[str, Any], ov
         raise OutputError(f"--out {out} exists and is not a folder")
     run_json = os.path.join(out, "run.json")
     if not os.path.isfile(run_json):
-        if os.listdir(out):
+        if set(os.listdir(out)) - FINETUNE_INPUTS:
             raise OutputError(f"--out {out} is not empty and holds no trainer run; choose another folder")
         return False
     if overwrite:
@@ -811,7 +815,7 @@ class Trainer:
             if main:
                 summary = {
                     "status": "finished" if stopped != "non_finite_loss" else "failed",
-                    "parameters": self.model.num_parameters(), "tokens_seen": tokens_seen,
+                    "parameters": sum(p.numel() for n, p in self.model.named_parameters() if ".lora_" not in n), "tokens_seen": tokens_seen,
                     "best_val_loss": best if math.isfinite(best) else None, "best_val_bpb": best_bpb,
                     "final_val_bpb": last_bpb, "steps": step, "wall_s": round(wall_before + time.monotonic() - started, 2),
                     "device": self.device, "processes": self.dist.world, "stopped": stopped,
