@@ -766,3 +766,16 @@ def test_prefix_filtered_peel_decides_like_the_plain_peel(shared, monkeypatch):
     for rounds in (0, 3):
         assert results[rounds][0].tolist() == plain.tolist()
         assert results[rounds][1] < plain_pairs / 2
+
+
+def test_band_sorted_in_parts_gives_the_same_edges(monkeypatch):
+    import corpus.dedup.lsh as lsh
+
+    rng = np.random.default_rng(1)
+    hashes = rng.integers(0, 2**63, 20_000, dtype=np.uint64) * np.uint64(2)
+    hashes[rng.integers(0, 20_000, 6_000)] = hashes[rng.integers(0, 20_000, 6_000)]
+    valid = rng.random(20_000) > 0.1
+    whole = bucket_edges(hashes, None, 18_000, valid)
+    monkeypatch.setattr(lsh, "PART_DOCS", 1000)
+    parts = bucket_edges(hashes, None, 18_000, valid)
+    assert whole[0].size > 1000 and all(np.array_equal(a, b) for a, b in zip(whole, parts))

@@ -88,7 +88,7 @@ class Corpus:
     signatures: RowStore
     band_parts: list[np.ndarray]  # (bands x rows) per shard, then per index
     valid: np.ndarray  # has at least one shingle
-    keys: np.ndarray  # keep-policy key per document of this run
+    keys: np.ndarray  # keep-policy key per document of this run (empty for keep: first)
     sets: SetStore | None
     indexes: list[LoadedIndex]
     family: np.ndarray | None = None  # family hash per document (None: families are not told apart)
@@ -160,12 +160,13 @@ def open_corpus(
             bad_input["short"] += int(np.count_nonzero(present & info["short"]))
             if config.keep == "quality":
                 bad_input["missing_score"] += int(np.count_nonzero(present & np.isnan(info["keys"])))
-            keys.append(info["keys"])
+            if config.keep != "first":  # "first" ranks by document number alone
+                keys.append(info["keys"])
             if config.spare_augmented:
                 family.append(info["family"])
                 augmented.append(info["augmented"])
         if config.verify == "exact":
-            offsets = np.load(paths["shingle_offsets"])
+            offsets = np.load(paths["shingle_offsets"], mmap_mode="r")  # read through fresh maps (SetStore)
             values = (
                 np.memmap(paths["shingles"], dtype=np.uint32, mode="r")
                 if offsets[-1]
@@ -297,10 +298,13 @@ class Candidates:
     def run(self) -> np.ndarray:
         corpus = self.corpus
         seen = PairSet()  # distinct (head, member) pairs over all bands, for the statistics
+        hashes = np.empty(corpus.total, np.uint64)
         for band in range(self.config.params.bands if corpus.band_parts else 0):
-            hashes = np.concatenate([read_band(part, band) for part in corpus.band_parts])
+            lo = 0
+            for part in corpus.band_parts:
+                read_band(part, band, hashes[lo : lo + part.shape[1]])
+                lo += part.shape[1]
             u, v = outside_family(corpus, *bucket_edges(hashes, None, corpus.new, corpus.valid))
-            del hashes
             seen.add(u * corpus.total + v)
             if self.config.verify == "none":
                 self.uf.union(u, v)
@@ -396,16 +400,17 @@ class Candidates:
         return similarity
 
 
-def read_band(part: np.ndarray, band: int) -> np.ndarray:
-    """One band's hashes (row `band` of a bands x documents array). A memory-mapped spill or index is read
-    with a plain file read: pages touched through a map would stay resident, one band after another, until
-    the whole file counted in this process's memory."""
-    if isinstance(part, np.memmap) and part.filename and part.flags.c_contiguous:
-        n = part.shape[1]
-        return np.fromfile(
-            part.filename, dtype=part.dtype, count=n, offset=part.offset + band * n * part.dtype.itemsize
-        )
-    return np.array(part[band])
+def read_band(part: np.ndarray, band: int, out: np.ndarray) -> None:
+    """One band's hashes (row `band` of a bands x documents array) into `out`. A memory-mapped spill or
+    index is read with a plain file read: pages touched through a map would stay resident, one band after
+    another, until the whole file counted in this process's memory."""
+    if isinstance(part, np.memmap) and part.filename and part.flags.c_contiguous and out.flags.c_contiguous:
+        with open(part.filename, "rb") as f:
+            f.seek(part.offset + band * part.shape[1] * part.dtype.itemsize)
+            if f.readinto(memoryview(out).cast("B")) != out.nbytes:
+                raise OSError(f"{part.filename} is shorter than its header says")
+    else:
+        out[:] = part[band]
 
 
 # --- 3. clusters and decisions ------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+PART_DOCS = 1 << 21  # documents sorted at once: a larger band is sorted in parts by the hashes' top bits
+
 
 def bucket_edges(
     hashes: np.ndarray, docs: np.ndarray | None, first_old: int, valid: np.ndarray | None = None
@@ -15,7 +17,34 @@ def bucket_edges(
     """Edges (head, member) of every bucket of two or more documents. `docs` are the document numbers of
     `hashes` in ascending order (None: hashes[i] is document i); with `valid`, documents where it is False
     are left out. Documents numbered first_old and up come from a saved index, and edges between two of them
-    are left out (the earlier run is not deduplicated again)."""
+    are left out (the earlier run is not deduplicated again).
+
+    A band of more than PART_DOCS documents is cut by the top bits of its hashes into parts sorted one after
+    the other (equal hashes share a part, and the parts follow in hash order, so the edges and their order
+    are the same): the sort's work arrays are a part's size, not the band's."""
+    bits = max(0, int(np.ceil(np.log2(max(hashes.size, 1) / PART_DOCS))))
+    if bits == 0:
+        return _bucket_edges(hashes, docs, first_old, valid)
+    top = np.empty(hashes.size, np.uint8)
+    for lo in range(0, hashes.size, PART_DOCS):  # in slices: no band-sized 64-bit temporary
+        top[lo : lo + PART_DOCS] = hashes[lo : lo + PART_DOCS] >> np.uint64(64 - bits)
+    us, vs = [], []
+    for part in range(1 << bits):
+        rows = np.flatnonzero(top == part)
+        u, v = _bucket_edges(
+            hashes[rows],
+            rows if docs is None else docs[rows],
+            first_old,
+            None if valid is None else valid[rows],
+        )
+        us.append(u)
+        vs.append(v)
+    return np.concatenate(us), np.concatenate(vs)
+
+
+def _bucket_edges(
+    hashes: np.ndarray, docs: np.ndarray | None, first_old: int, valid: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(hashes, kind="stable")  # stable: within a bucket, ascending document number
     if valid is not None and not valid.all():
         order = order[valid[order]]

@@ -440,7 +440,7 @@ class SetStore:
         starts, lengths = np.zeros(docs.size, np.int64), np.zeros(docs.size, np.int64)
         for p in np.unique(part):
             mask = part == p
-            offsets = self.parts[p][1]
+            offsets = fresh_map(self.parts[p][1])
             starts[mask] = offsets[local[mask]]
             lengths[mask] = offsets[local[mask] + 1] - starts[mask]
         return part, starts, lengths
