@@ -7,14 +7,22 @@
    star edges (lsh.py). Edges inside a family (an augmented copy and its source or sibling copies) are
    dropped, a family member being joined to its bucket's first member of another family instead. Optionally
    verified (estimated Jaccard from signatures, or exact Jaccard of shingle sets, vectorized over all pairs
-   of a band); verified edges are merged in a numpy union-find.
+   of a band); verified edges are merged in a numpy union-find. Members that fail against their bucket's
+   head are compared with the first of them, and so on (a peel), until none is left: no cap. After
+   EXACT_ROUNDS rounds the peel goes on with prefix filtering (prefix.py), so a bucket of k documents alike
+   but below the threshold costs O(k) work and memory, not k^2. Every step costs what the band's pairs
+   cost: roots are found for their documents only, rejected pairs are looked up in sorted runs.
 3. Decisions: clusters of two or more documents keep one document by the keep policy (a cluster that holds
    documents of a saved index keeps none of this run's); members of the kept document's family leave the
    cluster (they are kept); decisions for clustered documents only are written to work_dir; the audit
    dataset goes to output_dir/duplicates/; the index of kept documents is saved if asked.
-Memory: per document, about 60 bytes while a band is sorted plus 8 for union-find (and 9 for families when
-the run has augmented copies); signatures and shingle sets stay on disk (memory-mapped), compared a bounded
-chunk of pairs at a time; per shard, one batch of text at a time.
+Memory: per document, 8 bytes for the band's hashes, 8 for union-find and 1 for validity, plus (while a band
+is sorted) about 32 bytes per document of one part of at most PART_DOCS documents (and 9 for families when
+the run has augmented copies; 8 for keep keys with keep: longest or quality); signatures, shingle sets and
+their offsets stay on disk and are read through short-lived maps, a bounded chunk of pairs at a time (a
+long-lived map would leave every page it touched counted in the process's memory); the sets of one band's
+candidates are held in memory up to BAND_SET_VALUES; per shard, one batch of text at a time. Measured on
+10M short documents: see reports/benchmarks/dedup.md.
 """
 
 from __future__ import annotations

@@ -25,13 +25,16 @@ class Dedup(GlobalStep):
     lower-cased and punctuation is stripped first: words are runs of letters and digits (so "Don't STOP!"
     gives don, t, stop), characters have each whitespace run made one space. `normalize: none` shingles the
     raw text, for comparing with tools that use raw tokens: words are exactly `text.split()` (case and
-    punctuation kept), characters every code point as it is (see corpus/dedup/shingles.py). Banding: `bands` x `rows` (both
-    or neither; default FineWeb's 14 x 8 over `num_perm` 112), or chosen for `threshold` (the sharpest banding
-    that still catches a pair at the threshold with probability >= 0.95). `verify`: exact (default: the
-    Jaccard of the two documents' sets of shingle hashes, 32 bits each, must be >= threshold), estimate
-    (signature-estimated Jaccard >= threshold) or none (any shared band makes a duplicate, like FineWeb:
-    faster, but pairs well below the threshold get merged too); threshold defaults to 0.8 for
-    verification. `keep`: first (in shard/row order), longest (most characters) or quality (highest
+    punctuation kept), characters every code point as it is (see corpus/dedup/shingles.py).
+    Banding: `bands` x `rows` (both or neither; default FineWeb's 14 x 8 over `num_perm` 112), or chosen for
+    `threshold` (the sharpest banding that still catches a pair at the threshold with probability >= 0.95).
+    `verify`: exact (default: the Jaccard of the two documents' sets of shingle hashes, 32 bits each, must be
+    >= threshold), estimate (signature-estimated Jaccard >= threshold) or none (any shared band makes a
+    duplicate, like FineWeb: faster, but pairs well below the threshold get merged too); threshold defaults
+    to 0.8 for verification. A bucket's members that fail against its first document are compared with the
+    first of them, and so on until none is left (no cap; counter verify_rounds is the longest such peel;
+    with verify: exact, past 32 rounds only pairs whose rarest shingles overlap are compared, which any pair
+    at the threshold does, so time and memory stay linear in the documents). `keep`: first (in shard/row order), longest (most characters) or quality (highest
     metadata[`score_field`], dotted paths allowed; documents without a numeric score rank last, counted as
     missing_score); ties go to the first. Incremental: `save_index` writes this run's kept documents to a
     folder (with shingle sets when verify is exact); `against_index` (a folder or a list of them) drops
@@ -53,10 +56,11 @@ class Dedup(GlobalStep):
     punctuation, is never clustered: it is kept as its own cluster and counted as empty_documents (drop it
     with a length filter or exact_dedup). A document shorter than one shingle (fewer than `ngram` words) is
     one shingle made of all its words, so it matches only a document with the same normalized words; counted
-    as short_documents. Documents an earlier exact_dedup drops are not in these counts. The duplicates dataset (output/duplicates/) lists every cluster with its members,
-    kept id and estimated (and, with verify: exact, true) Jaccard against the kept document. A resumed run
-    reuses the signature spills of an interrupted one only when their checksums match (damaged ones are
-    recomputed, counted as corrupt_signature_shards)."""
+    as short_documents. Documents an earlier exact_dedup drops are not in these counts. The duplicates
+    dataset (output/duplicates/) lists every cluster with its members, kept id and estimated (and, with
+    verify: exact, true) Jaccard against the kept document. A resumed run reuses the signature spills of an
+    interrupted one only when their checksums match (damaged ones are recomputed, counted as
+    corrupt_signature_shards)."""
 
     name = "dedup"
 
