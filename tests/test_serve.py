@@ -222,3 +222,20 @@ def test_terminal_chat_keeps_the_conversation(run, gen):
     # replies on stdout, one line each; after /reset the same question gets the first answer again
     assert done.stdout == f"{a}\n{b}\n{a}\n{c}\n"
     assert "new conversation" in done.stderr
+
+
+def test_full_queue_is_429(gen):
+    import asyncio
+
+    from trainer.serve import APIError, Engine, Pending
+
+    engine = Engine(gen, max_batch=1, max_queue=2)  # not started: nothing takes requests off the queue
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(2):
+            engine.submit(Pending([1, 2, 3], greedy(4), loop, asyncio.Queue()))
+        with pytest.raises(APIError) as err:
+            engine.submit(Pending([1, 2, 3], greedy(4), loop, asyncio.Queue()))
+    finally:
+        loop.close()
+    assert err.value.status == 429 and err.value.body()["error"]["code"] == "queue_full"

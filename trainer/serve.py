@@ -82,12 +82,18 @@ class Pending:
     cfg: GenerationConfig
     loop: asyncio.AbstractEventLoop
     events: asyncio.Queue
+    stream: bool = True  # False: only the final event is sent (no wake-up of the request for every token)
     cancelled: threading.Event = field(default_factory=threading.Event)
     seq: Sequence | None = None
 
     def send(self, kind: str, value: Any) -> None:
         """Hand an event to the request's coroutine (called from the worker thread)."""
         self.loop.call_soon_threadsafe(self.events.put_nowait, (kind, value))
+
+
+def _dispatch(events: list[tuple[Pending, tuple[str, Any]]]) -> None:
+    for pending, event in events:
+        pending.events.put_nowait(event)
 
 
 class Engine:
@@ -172,16 +178,22 @@ class Engine:
         batch.drop_finished()
 
     def _deliver(self, seqs: list[Sequence]) -> None:
+        """New text and finished replies to their requests: one hand-over to the event loop per step (a
+        thread-safe call wakes the loop through a pipe; once per row and token, it costs more than the step)."""
+        events: dict[asyncio.AbstractEventLoop, list] = {}
         for seq in seqs:
             p = self.owners.get(id(seq))
             if p is None:
                 continue
-            piece = seq.take()
-            if piece:
-                p.send("text", piece)
+            if p.stream:
+                piece = seq.take()
+                if piece:
+                    events.setdefault(p.loop, []).append((p, ("text", piece)))
             if seq.finished:
-                p.send("done", seq.completion())
+                events.setdefault(p.loop, []).append((p, ("done", seq.completion())))
                 del self.owners[id(seq)]
+        for loop, batch in events.items():
+            loop.call_soon_threadsafe(_dispatch, batch)
 
     def _serve_one(self) -> None:
         """transformers' generate() backend: one request at a time, streamed."""
@@ -198,6 +210,8 @@ class Engine:
                 p.send("text", next(stream))
         except StopIteration as done:
             p.send("done", done.value)
+        except Exception as err:  # this request fails, the server goes on
+            p.send("error", f"generation failed: {type(err).__name__}: {err}")
         finally:
             stream.close()
 
@@ -360,10 +374,10 @@ def create_app(gen: Generator, cfg: ServeConfig):
             raise APIError(400, f"the prompt has {len(ids)} tokens; this model takes at most {max_prompt}",
                            param=param, code="context_length_exceeded")  # fmt: skip
 
-    async def run(request: Request, ids: list[int], gen_cfg: GenerationConfig):
-        """Events of one generation: ("text", piece)..., then ("done", Completion) or ("error", message).
-        Leaving early (disconnect, timeout, a closed stream) cancels the request's row."""
-        pending = Pending(ids, gen_cfg, asyncio.get_running_loop(), asyncio.Queue())
+    async def run(request: Request, ids: list[int], gen_cfg: GenerationConfig, stream: bool):
+        """Events of one generation: ("text", piece)... (when streaming), then ("done", Completion) or
+        ("error", message). Leaving early (disconnect, timeout, a closed stream) cancels the request's row."""
+        pending = Pending(ids, gen_cfg, asyncio.get_running_loop(), asyncio.Queue(), stream)
         engine.submit(pending)
         deadline = time.monotonic() + cfg.request_timeout_s
         try:
@@ -389,13 +403,11 @@ def create_app(gen: Generator, cfg: ServeConfig):
                 "total_tokens": c.prompt_tokens + len(c.token_ids)}  # fmt: skip
 
     async def collect(request: Request, ids, gen_cfg) -> Completion:
-        text = []
-        async for kind, value in run(request, ids, gen_cfg):
+        async for kind, value in run(request, ids, gen_cfg, stream=False):
             if kind == "error":
                 raise APIError(504 if "timed out" in value else 500, value, "server_error")
             if kind == "done":
                 return value
-            text.append(value)
         raise APIError(499, "client disconnected", "server_error")
 
     def sse(request: Request, ids, gen_cfg, chunk) -> StreamingResponse:
@@ -405,7 +417,7 @@ def create_app(gen: Generator, cfg: ServeConfig):
             first = chunk(None, None)
             if first is not None:
                 yield f"data: {json.dumps(first)}\n\n"
-            async for kind, value in run(request, ids, gen_cfg):
+            async for kind, value in run(request, ids, gen_cfg, stream=True):
                 if kind == "text":
                     yield f"data: {json.dumps(chunk(value, None))}\n\n"
                 elif kind == "done":
