@@ -577,6 +577,10 @@ class Generator:
         vocab = self.tokenizer.get_vocab()
         ids.update(vocab[t] for t in END_TOKENS if t in vocab)
         generation = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        config = os.path.join(self.loaded.tokenizer_dir, "generation_config.json")
+        if generation is None and os.path.isfile(config):  # an HF folder running on the trainer's GPT
+            with open(config, encoding="utf-8") as f:
+                generation = json.load(f).get("eos_token_id")
         if generation is not None:
             ids.update(generation if isinstance(generation, list) else [generation])
         return ids
@@ -584,14 +588,9 @@ class Generator:
     # -- prompts
 
     def encode(self, text: str) -> list[int]:
-        """A plain prompt's ids. The tokenizer's own special tokens (a Llama BOS); a run's model, trained on
-        documents that each follow an end-of-document token, gets that token in front."""
-        ids = self.tokenizer(text, add_special_tokens=True)["input_ids"]
-        if self.loaded.__class__ is LoadedModel and self.loaded.kind == "run":
-            bos = self.tokenizer.bos_token_id
-            if not ids or ids[0] != bos:
-                ids = [self.tokenizer.eos_token_id, *ids]
-        return ids
+        """A plain prompt's ids, with the tokenizer's own special tokens (a Llama tokenizer's BOS), as
+        transformers encodes it: a run and its Hugging Face export get the same ids."""
+        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
 
     def chat_prompt(self, messages: list[dict[str, str]]) -> str:
         """The conversation rendered by the tokenizer's chat template, ending with the assistant's cue."""
