@@ -175,7 +175,7 @@ def test_evaluate_chat_end_to_end(models, tmp_path):
         math.exp(total / count), rel=1e-4
     )
     md = (first / "eval" / "chat.md").read_text()
-    assert "| BLEU |" in md and "difference" in md
+    assert "| BLEU |" in md and "| run - run |" in md
     html = (first / "eval" / "chat.html").read_text()
     assert html.startswith('<section id="chat-eval">') and "Best replies" in html and "Worst replies" in html
     assert "&lt;" not in refs[0] and "Settings" in html
@@ -213,3 +213,24 @@ def test_nothing_to_score_is_one_line(models, tmp_path, capsys):
     assert not (tmp_path / "eval").exists()
     assert corpus_main(["evaluate", str(first), "--task", "chat", "--data", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_a_run_fine_tuned_on_the_dataset_is_scored_on_its_held_out_split(models, tmp_path):
+    """Fine-tuning tokenizes its own copy of the conversations; run.json names those shards, whose split rule
+    (a function of the conversation id) picks the same held-out conversations in the original dataset."""
+    import shutil
+
+    tok, first, _ = models
+    data, copy = tmp_path / "chats", tmp_path / "run-copy"
+    chats = {f"conv-{i:03d}": GOOD[i % 2] for i in range(40)}
+    write_chats(data, chats)
+    shutil.copytree(data, copy)
+    tokenize_dataset(str(copy), str(tok), str(tmp_path / "tokens"), val_fraction=0.25, seed=3)
+    (first / "run.json").write_text(json.dumps({"tokens": str(tmp_path / "tokens")}))
+    try:
+        result = evaluate_chat(str(first), str(data), max_new_tokens=2, out=str(tmp_path / "eval"))
+    finally:
+        (first / "run.json").unlink()
+    held_out = {c for c in chats if is_validation(c, 3, 0.25)}
+    assert result["split"] == "val" and result["conversations"] == len(held_out)
+    assert {p["conversation"] for p in result["predictions"]} == held_out

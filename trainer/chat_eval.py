@@ -4,9 +4,10 @@ F1 and exact match (trainer/metrics.py), plus the perplexity (and bits per byte)
 under the model. `--compare OTHER` scores a second model on exactly the same replies.
 
 Which conversations: with token shards as --data, the split they were cut into (their meta.json names the
-dataset, the seed and the fraction: a fine-tuning run's held-out conversations). With a chat dataset, the same
-split when the model is a run trained on shards of that dataset (its run.json names them); otherwise every
-conversation of the dataset. Bad conversations are counted under a reason and skipped: no assistant turn,
+dataset, the seed and the fraction: a fine-tuning run's held-out conversations). With a chat dataset, the split
+of the shards the model (or the --compare model) was trained on, when it is a run trained on that dataset or
+fine-tuned on conversations (its run.json names the shards; the split is a function of the conversation id, so
+it picks the same conversations in the original dataset); otherwise every conversation of the dataset. Bad conversations are counted under a reason and skipped: no assistant turn,
 an empty reply, a reply with no user turn before it, roles out of order, an empty turn in the context, a role
 the chat template does not know, a context and reference longer than the model.
 
@@ -102,7 +103,12 @@ def held_out_split(data: str, models: list[str]) -> tuple[str, dict[str, Any] | 
             continue
         tokens = _read_json(run_json).get("tokens")
         shard_meta = _shards_meta(tokens) if isinstance(tokens, str) and os.path.isdir(tokens) else None
-        if shard_meta and os.path.abspath(shard_meta.get("source_dataset", "")) == os.path.abspath(data):
+        same_data = shard_meta and os.path.abspath(shard_meta.get("source_dataset", "")) == os.path.abspath(
+            data
+        )
+        # a fine-tuning run tokenizes its own filtered copy of the conversations (RUN/chats): same ids, so the
+        # same rule picks the conversations it held out
+        if same_data or (shard_meta and shard_meta.get("has_mask") and shard_meta.get("val_fraction")):
             rule = {"seed": shard_meta["seed"], "val_fraction": shard_meta["val_fraction"], "shards": tokens}
             return data, rule
     return data, None
@@ -408,7 +414,8 @@ def _summary_line(result: dict[str, Any]) -> str:
 
 def render_markdown(result: dict[str, Any]) -> str:
     models = [os.path.basename(os.path.normpath(m["model"])) or m["model"] for m in result["models"]]
-    head = "| score | " + " | ".join(models) + (" | difference |" if len(models) == 2 else " |")
+    diff = f" | {models[1]} - {models[0]} |" if len(models) == 2 else " |"
+    head = "| score | " + " | ".join(models) + diff
     lines = [
         "# Chat evaluation",
         "",
