@@ -247,3 +247,25 @@ def test_open_failures_are_named():
     assert _open_failure(OSError(errno.ELOOP, "Too many levels of symbolic links")) == "symlink_loop"
     assert _open_failure(FileNotFoundError(errno.ENOENT, "No such file")) == "file_vanished"
     assert _open_failure(IsADirectoryError(errno.EISDIR, "Is a directory")) == "unreadable_file"
+
+
+def test_a_glob_over_folders_linked_in_a_loop_ends(tmp_path):
+    """`**` does not follow symlinked folders: with links to `.` and `..` inside the input, glob.glob walked
+    2^40 paths (the same file listed under each). Listed in a child process, so a regression fails on the
+    timeout instead of hanging the suite."""
+    folder = tmp_path / "d"
+    (folder / "sub").mkdir(parents=True)
+    _good(folder, "a.jsonl", "top")
+    _good(folder / "sub", "b.jsonl", "nested")
+    (folder / "loop").symlink_to(".")
+    (folder / "sub" / "up").symlink_to("..")
+    (folder / ".hidden.jsonl").write_bytes(_line("hidden"))
+    code = "import sys; from corpus.readers import list_input_files; print(list_input_files(sys.argv[1])[1])"
+    for pattern in ("d/**/*.jsonl", "*/**/*.jsonl", "d/*/*.jsonl"):
+        result = subprocess.run(
+            [sys.executable, "-c", code, pattern], capture_output=True, text=True, cwd=tmp_path, timeout=60
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        # one level of `*` goes through a link, as a shell does; `**` does not
+        expected = ["loop/a.jsonl", "sub/b.jsonl"] if pattern == "d/*/*.jsonl" else ["a.jsonl", "sub/b.jsonl"]
+        assert result.stdout.strip() == str(expected), pattern

@@ -8,7 +8,6 @@ sorted position: the set of tasks, and so the output, never depends on the numbe
 from __future__ import annotations
 
 import errno
-import glob
 import gzip
 import io
 import os
@@ -74,11 +73,8 @@ def detect_format(path: str) -> str | None:
 def list_input_files(input_path: str, fmt: str = "auto") -> tuple[str, list[str]]:
     """Return (root, sorted relative file paths) for a file, a folder (recursively) or a glob."""
     if any(ch in input_path for ch in "*?["):
-        # a dangling symlink is listed like a file, so that the reader counts it instead of it vanishing
-        matches = sorted(
-            p for p in glob.glob(input_path, recursive=True) if os.path.isfile(p) or _dangling_link(p)
-        )
-        root = os.path.commonpath([os.path.dirname(p) for p in matches]) if matches else "."
+        matches = _glob_files(input_path)
+        root = (os.path.commonpath([os.path.dirname(p) for p in matches]) if matches else "") or "."
         files = [os.path.relpath(p, root) for p in matches]
     elif os.path.isfile(input_path):
         root, files = os.path.dirname(input_path) or ".", [os.path.basename(input_path)]
@@ -100,6 +96,23 @@ def list_input_files(input_path: str, fmt: str = "auto") -> tuple[str, list[str]
             f"no readable input files under {input_path} (format {fmt}; known: {', '.join(sorted(set(_EXTENSIONS)))})"
         )
     return root, files
+
+
+def _glob_files(pattern: str) -> list[str]:
+    """The files a glob matches, sorted. Symlinked folders are not followed under `**` (glob.glob follows
+    them, and a link to `.` or `..` in the input then never ends); a dangling symlink is listed like a file,
+    so that the reader counts it instead of it vanishing; hidden names only where the pattern names them."""
+    parts = Path(pattern).parts
+    first_wild = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    base = Path(*parts[:first_wild]) if first_wild else Path(".")
+    rest = Path(*parts[first_wild:])
+    hidden_ok = any(part.startswith(".") and part not in (".", "..") for part in rest.parts)
+    return sorted(
+        str(p)
+        for p in base.glob(str(rest))
+        if (hidden_ok or not any(part.startswith(".") for part in p.relative_to(base).parts))
+        and (p.is_file() or _dangling_link(str(p)))
+    )
 
 
 def _open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
