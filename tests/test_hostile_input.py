@@ -213,7 +213,22 @@ def test_files_that_vanish_or_change_while_the_run_reads(tmp_path):
     rest = list(docs)
     counters = {k: v.total for k, v in reader.stats.stats.items()}
     assert [first.text] + [d.text for d in rest] == ["text of a.jsonl", "text of d.jsonl"]
-    assert counters["file_vanished"] == 1 and counters["unreadable_file"] == 1
+    assert counters["file_vanished"] == 1 and counters["not_a_regular_file"] == 1
+
+
+def test_a_named_pipe_in_the_input_is_counted_not_waited_on(tmp_path):
+    _good(tmp_path, "a.jsonl", "first")
+    os.mkfifo(tmp_path / "b.jsonl")  # opening it for reading would wait for a writer forever
+    _good(tmp_path, "c.jsonl", "last")
+    code = (
+        "import sys; from corpus.readers import InputReader, list_input_files\n"
+        "root, files = list_input_files(sys.argv[1]); r = InputReader(root, files)\n"
+        "print([d.text for d in r.run(None, 0, 1)], r.stats.stats['not_a_regular_file'].total)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert result.stdout.strip() == "['first', 'last'] 1", result.stderr[-2000:]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
@@ -246,7 +261,7 @@ def test_open_failures_are_named():
     assert _open_failure(PermissionError(errno.EACCES, "Permission denied")) == "permission_denied"
     assert _open_failure(OSError(errno.ELOOP, "Too many levels of symbolic links")) == "symlink_loop"
     assert _open_failure(FileNotFoundError(errno.ENOENT, "No such file")) == "file_vanished"
-    assert _open_failure(IsADirectoryError(errno.EISDIR, "Is a directory")) == "unreadable_file"
+    assert _open_failure(OSError(errno.EIO, "Input/output error")) == "unreadable_file"
 
 
 def test_a_glob_over_folders_linked_in_a_loop_ends(tmp_path):

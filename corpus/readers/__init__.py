@@ -11,6 +11,7 @@ import errno
 import gzip
 import io
 import os
+import stat
 import time
 import zlib
 from collections.abc import Iterator
@@ -184,10 +185,10 @@ class InputReader(PipelineStep):
             path = os.path.join(self.root, rel)
             fmt = self.format if self.format != "auto" else detect_format(rel)
             try:
-                raw = open(path, "rb")
-            except OSError as err:  # gone, a dangling link or a loop, no permission, a folder now
+                raw = _open_regular(path)
+            except OSError as err:  # gone, a dangling link or a loop, no permission, a folder or a pipe now
                 self.count(_open_failure(err))
-                _warn(f"{rel}: not read, {type(err).__name__}: {err.strerror or err}")
+                _warn(f"{rel}: not read, {err.strerror or err}")
                 continue
             with raw:
                 # progress is written outside the try: a full disk there is the run's failure, not the file's
@@ -445,8 +446,24 @@ def _dangling_link(path: str) -> bool:
     return os.path.islink(path) and not os.path.exists(path)
 
 
+class NotARegularFile(OSError):
+    pass
+
+
+def _open_regular(path: str) -> IO[bytes]:
+    """Open a regular file for reading. A named pipe or a device in the input (opening a pipe would wait
+    for a writer forever) or a folder is refused with NotARegularFile."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: a pipe opens at once; a file ignores it
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotARegularFile(errno.EINVAL, "not a regular file (a folder, a pipe or a device)", path)
+    return os.fdopen(fd, "rb")
+
+
 def _open_failure(err: OSError) -> str:
     """The counter for a file that could not be opened."""
+    if isinstance(err, NotARegularFile):
+        return "not_a_regular_file"
     if err.errno == errno.ELOOP:
         return "symlink_loop"
     if err.errno == errno.ENOENT:
