@@ -329,12 +329,14 @@ def test_unicode_with_a_bom_is_decoded(tmp_path):
         (tmp_path / f"{codec}.txt").write_bytes(bom + text.encode(codec))
         (tmp_path / f"{codec}.html").write_bytes(bom + f"<p>{text}</p>".encode(codec))
     (tmp_path / "nobom.txt").write_bytes(text.encode("utf-16-le"))  # NUL bytes and no mark: not text
+    random_bytes = bytes((i * 7919 + i * i * 104729) % 256 for i in range(4096))
+    (tmp_path / "fake.txt").write_bytes(codecs.BOM_UTF16_LE + random_bytes)  # a mark, then no text
     docs, counters = read_all(tmp_path)
     assert sorted(d.id for d in docs if d.text == text) == sorted(
         f"{c}.txt" for c in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
     )
     assert sum(d.text == f"<p>{text}</p>" for d in docs) == 4
-    assert counters["binary_content"] == 1 and "invalid_encoding" not in counters
+    assert counters["binary_content"] == 2 and "invalid_encoding" not in counters
 
 
 def test_windows_1252_guess_is_counted(tmp_path):

@@ -27,9 +27,14 @@ def looks_binary(raw: bytes) -> bool:
         return False
     for bom, codec in _BOMS[1:]:  # UTF-16/32 text is full of NUL bytes: judge its characters instead
         if head.startswith(bom):
-            cut = len(head) - len(bom) - (len(head) - len(bom)) % (4 if "32" in codec else 2)
-            head = head[len(bom) : len(bom) + cut].decode(codec, errors="replace").encode("utf-8")
+            unit = 4 if "32" in codec else 2
+            text = head[len(bom) : len(head) - (len(head) - len(bom)) % unit].decode(codec, errors="replace")
+            if text.count("\ufffd") > len(text) / 100:  # random bytes after the mark: lone surrogates
+                return True
+            head = text.encode("utf-8")
             break
+    if not head:
+        return False
     if b"\x00" in head:
         return True
     controls = len(head) - len(
