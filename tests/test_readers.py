@@ -453,3 +453,23 @@ def test_json_export_of_conversations(tmp_path):
     (tmp_path / "chats.json").write_text(json.dumps(big_chat))
     docs, counters = read_all(tmp_path, max_document_bytes=500)
     assert docs == [] and counters["document_too_large"] == 1
+
+
+def test_json_saved_as_utf16_or_utf32(tmp_path):
+    """Windows PowerShell writes `ConvertTo-Json | Out-File` as UTF-16 with a byte order mark."""
+    records = [{"id": f"u{i}", "text": f"Grüße {i} — 灯 ✓ " * 200} for i in range(30)]  # ~12 kB each
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    array = json.dumps(records, ensure_ascii=False, indent=2)
+    files = {
+        "lines16.jsonl": codecs.BOM_UTF16_LE + lines.encode("utf-16-le"),
+        "array16.json": codecs.BOM_UTF16_BE + array.encode("utf-16-be"),
+        "export32.json": codecs.BOM_UTF32_LE + json.dumps({"value": records}).encode("utf-32-le"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "lines16.jsonl.gz").write_bytes(gzip.compress(files["lines16.jsonl"]))
+    docs, counters = read_all(tmp_path)
+    for source in ("lines16.jsonl", "lines16.jsonl.gz", "array16.json", "export32.json"):
+        got = [d for d in docs if d.metadata["source"] == source]
+        assert [(d.id, d.text) for d in got] == [(r["id"], r["text"]) for r in records], source
+    assert set(counters) == {"documents", "files"}

@@ -7,6 +7,7 @@ sorted position: the set of tasks, and so the output, never depends on the numbe
 
 from __future__ import annotations
 
+import codecs
 import errno
 import gzip
 import io
@@ -127,6 +128,41 @@ def _open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
     return raw
 
 
+def _open_json(raw: IO[bytes], path: str) -> IO[bytes]:
+    """A JSON or JSON Lines file as UTF-8 bytes: one saved as UTF-16 or UTF-32 with a byte order mark (as
+    Windows PowerShell writes exports) is decoded on the fly, a piece at a time."""
+    stream = _open_decompressed(raw, path)
+    head = stream.peek(4)[:4]
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return io.BufferedReader(_Utf8Transcoder(stream, "utf-32"))
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return io.BufferedReader(_Utf8Transcoder(stream, "utf-16"))
+    return stream
+
+
+class _Utf8Transcoder(io.RawIOBase):
+    """Reads a stream in a BOM-marked Unicode encoding (the codec reads the mark) as UTF-8 bytes."""
+
+    def __init__(self, stream: IO[bytes], codec: str) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        self.pending, self.offset = b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.offset == len(self.pending):
+            chunk = self.stream.read(2**16)
+            self.pending, self.offset = self.decoder.decode(chunk, final=not chunk).encode("utf-8"), 0
+            if not chunk:
+                break
+        n = min(len(buffer), len(self.pending) - self.offset)
+        buffer[:n] = self.pending[self.offset : self.offset + n]
+        self.offset += n
+        return n
+
+
 class InputReader(PipelineStep):
     """Reads the task's share of the input files and yields raw Documents (HTML pages still as HTML)."""
 
@@ -219,7 +255,7 @@ class InputReader(PipelineStep):
     # one generator per format; each yields finished Documents and counts what it skips
     def _read_file(self, raw: IO[bytes], rel: str, fmt: str) -> Iterator[Document]:
         if fmt == "jsonl":
-            yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
+            yield from self._read_jsonl(_open_json(raw, rel), rel)
         elif fmt == "json":
             yield from self._read_json(raw, rel)
         elif fmt == "parquet":
@@ -314,18 +350,18 @@ class InputReader(PipelineStep):
     def _read_json(self, raw: IO[bytes], rel: str) -> Iterator[Document]:
         """A .json file: JSON Lines when its first line is a record, else an export of records (an array,
         or an object holding lists of records), read one record at a time."""
-        lines = is_json_lines(_open_decompressed(raw, rel), self.max_document_bytes, self._is_record)
+        lines = is_json_lines(_open_json(raw, rel), self.max_document_bytes, self._is_record)
         raw.seek(0)
         if lines:
-            yield from self._read_jsonl(_open_decompressed(raw, rel), rel)
+            yield from self._read_jsonl(_open_json(raw, rel), rel)
             return
 
         @contextmanager
         def second_reader() -> Iterator[IO[bytes]]:  # its own handle: the first read goes on after it
             with open(os.path.join(self.root, rel), "rb") as again:
-                yield _open_decompressed(again, rel)
+                yield _open_json(again, rel)
 
-        stream = _open_decompressed(raw, rel)
+        stream = _open_json(raw, rel)
         records = read_json_records(
             stream, second_reader, self.count, self.max_document_bytes, self._is_record
         )
