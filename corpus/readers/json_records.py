@@ -189,7 +189,8 @@ class _Scanner:
         keep = min(p for p in (self.pos, self.mark, self.key_start) if p is not None)
         drop = min(keep - self.base, len(self.buf))
         kept = self.buf[drop:]
-        chunk = self.stream.read(max(_CHUNK, len(kept)))  # doubling: a long capture is copied O(1) times
+        # doubling (a long capture is copied O(1) times on average), but no further than just past the cap
+        chunk = self.stream.read(max(_CHUNK, min(len(kept), self.cap + _CHUNK - len(kept))))
         self.base += drop
         if not chunk:
             self.eof = True
