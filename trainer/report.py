@@ -10,54 +10,49 @@ import os
 from html import escape
 from typing import Any
 
-import torch
+import numpy as np
 import yaml
 
 from corpus.report import svg
 from corpus.report.html import CSP, CSS
 
 
-def generate_samples(model, tokenizer_dir: str, shards, config) -> list[dict[str, Any]]:
-    """Continuations of fixed prompts: the start of the first validation documents (for conversations: the
-    first prompt, up to where the reply starts). Seeded, temperature 0.8, top-k 40."""
+def sample_prompts(shards, tokenizer_dir: str, count: int, limit: int) -> list[str]:
+    """Fixed prompts: the start of the first validation documents (8 tokens), or for conversations the first
+    prompt up to where the reply starts."""
     from corpus.tokenization import load_tokenizer
-    from trainer.model import KVCache
 
     tok = load_tokenizer(tokenizer_dir)
     split = "val" if shards.documents("val") else "train"
-    mask = shards.mask(split)
-    offsets = shards.offsets(split)
-    device = next(model.parameters()).device
-    limit = model.config.max_seq_len
-    out = []
-    was_training = model.training
-    model.eval()
-    gen = torch.Generator(device="cpu").manual_seed(config.seed)
-    for i in range(min(config.samples, shards.documents(split))):
+    mask, offsets, tokens = shards.mask(split), shards.offsets(split), shards.tokens(split)
+    prompts = []
+    for i in range(min(count, shards.documents(split))):
         start, end = int(offsets[i]), int(offsets[i + 1])
         n = 8
         if mask is not None:
-            trained = [j for j in range(start, end) if mask[j]]
-            n = (trained[0] - start) if trained else n
+            trained = np.flatnonzero(np.asarray(mask[start:end]))
+            n = int(trained[0]) if len(trained) else n
         n = max(1, min(n, end - start - 1, limit // 2))
-        prompt = [int(t) for t in shards.tokens(split)[start : start + n]]
-        new = max(0, min(config.sample_tokens, limit - len(prompt)))
-        ids = list(prompt)
-        with torch.no_grad():
-            cache = KVCache(model.config, 1, len(prompt) + new, device, next(model.parameters()).dtype)
-            logits = model(torch.tensor([prompt], device=device), cache=cache)[:, -1]
-            for _ in range(new):
-                logits = logits.float().cpu() / 0.8
-                kth = torch.topk(logits, min(40, logits.shape[-1])).values[:, -1:]
-                probs = torch.softmax(logits.masked_fill(logits < kth, float("-inf")), dim=-1)
-                nxt = int(torch.multinomial(probs, 1, generator=gen))
-                ids.append(nxt)
-                if nxt == tok.eos_id:
-                    break
-                logits = model(torch.tensor([[nxt]], device=device), cache=cache)[:, -1]
-        out.append({"prompt": tok.decode(prompt), "completion": tok.decode(ids[len(prompt) :])})
-    model.train(was_training)
-    return out
+        prompts.append(tok.decode([int(t) for t in tokens[start : start + n]]))
+    return prompts
+
+
+def generate_samples(model, tokenizer_dir: str, prompts: list[str], config) -> list[dict[str, Any]]:
+    """Continuations of the prompts by trainer.generate (seeded; temperature 0.8, top-k 40)."""
+    from trainer.checkpoint import LoadedModel
+    from trainer.generate import GenerationConfig, Generator
+
+    was_training = model.training
+    model.eval()
+    try:
+        generator = Generator(LoadedModel(model, tokenizer_dir, "run", tokenizer_dir, None))
+        cfg = GenerationConfig(
+            max_new_tokens=config.sample_tokens, temperature=0.8, top_k=40, seed=config.seed
+        )
+        done = generator.generate(prompts, cfg)
+    finally:
+        model.train(was_training)
+    return [{"prompt": p, "completion": c.text} for p, c in zip(prompts, done)]
 
 
 # --- charts -----------------------------------------------------------------------------------------------

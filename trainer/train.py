@@ -309,7 +309,7 @@ def build_optimizers(model: nn.Module, config: TrainConfig, device: str) -> list
         [g for g in groups if g["params"]],
         lr=config.lr,
         betas=(config.beta1, config.beta2),
-        fused=device == "cuda",
+        fused=not config.fsdp,  # one kernel for all parameters (CUDA and CPU); FSDP's DTensors take foreach
     )
     optimizers: list[torch.optim.Optimizer] = [adamw]
     if use_muon and hidden:
@@ -668,12 +668,17 @@ class Trainer:
         out = summarize(nats, int(count), max(1, round(text_bytes * share)))
         return {"val_loss": out["loss"], "val_bpb": out["bpb"], "val_perplexity": out["perplexity"]}
 
-    def samples(self, step: int) -> list[dict[str, Any]]:
-        from trainer.report import generate_samples
+    def samples(self, step: int, weights: dict[str, torch.Tensor] | None) -> list[dict[str, Any]]:
+        """Texts generated from fixed prompts (main process only). A LoRA or FSDP model is sampled through a
+        plain copy of its full weights."""
+        from trainer.report import generate_samples, sample_prompts
 
-        return [
-            {"step": step, **s} for s in generate_samples(self.model, self.tokenizer_dir, self.shards, self.c)
-        ]
+        model = self.model
+        if self.c.lora or (self.c.fsdp and self.dist.world > 1):
+            model = GPT(self.model.config).to(self.device)
+            model.load_state_dict({k: v.to(self.device) for k, v in weights.items()}, strict=False)
+        prompts = sample_prompts(self.shards, self.tokenizer_dir, self.c.samples, model.config.max_seq_len)
+        return [{"step": step, **s} for s in generate_samples(model, self.tokenizer_dir, prompts, self.c)]
 
     # -- the loop --
     def run(self, resume: bool, on_eval: Callable[[int, dict], None] | None) -> dict[str, Any]:
@@ -771,9 +776,12 @@ class Trainer:
                             save_checkpoint(out, "best", self.model, weights=weights)
                     else:
                         bad_evals += 1
+                    weights = (
+                        self.full_state() if c.samples and (c.lora or c.fsdp) else None
+                    )  # FSDP: collective
                     if main and c.samples:
                         with open(os.path.join(out, "samples.jsonl"), "a", encoding="utf-8") as f:
-                            for s in self.samples(step):
+                            for s in self.samples(step, weights):
                                 f.write(json.dumps(s) + "\n")
                     if c.patience and bad_evals >= c.patience:
                         stopped, stop_now = "early_stopping", True
