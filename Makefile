@@ -16,10 +16,27 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# the whole path on sample_data/: raw dumps -> clean datasets and reports -> tokenizer -> token shards ->
+# a tiny pretrained model -> evaluation and samples -> a support-chat fine-tune scored on held-out replies ->
+# a Hugging Face export (a few minutes on 2 cores)
 demo: setup
-	$(CORPUS) prepare web   --input sample_data/web   --output $(OUT)/web   --workers 2 --overwrite
-	$(CORPUS) prepare books --input sample_data/books --output $(OUT)/books --workers 2 --overwrite
-	$(CORPUS) prepare chat  --input sample_data/chat  --output $(OUT)/chat  --workers 2 --overwrite
+	$(CORPUS) prepare web      --input sample_data/web   --output $(OUT)/web      --workers 2 --overwrite
+	$(CORPUS) prepare chat     --input sample_data/chat  --output $(OUT)/chat     --workers 2 --overwrite
+	$(CORPUS) prepare pretrain --input sample_data/books --output $(OUT)/books    --workers 2 --overwrite
+	$(CORPUS) tokenizer train $(OUT)/books --vocab-size 2048 --output $(OUT)/tokenizer --overwrite
+	$(CORPUS) tokenize $(OUT)/books --tokenizer $(OUT)/tokenizer --output $(OUT)/tokens --val-fraction 0.1 --overwrite
+	$(CORPUS) train $(OUT)/tokens --out $(OUT)/model --config tiny --overwrite
+	$(CORPUS) evaluate $(OUT)/model --data $(OUT)/tokens
+	$(CORPUS) generate $(OUT)/model --prompt "The river" --max-new-tokens 60 --temperature 0.8 --seed 0
+	$(CORPUS) finetune $(OUT)/model --data $(OUT)/chat --out $(OUT)/chatbot --overwrite
+	$(CORPUS) evaluate $(OUT)/chatbot --task chat --data $(OUT)/chat --limit 40 --max-new-tokens 48 --compare $(OUT)/model
+	$(CORPUS) export $(OUT)/chatbot --hf $(OUT)/chatbot-hf --overwrite
+	@echo
+	@echo "datasets and quality reports: $(OUT)/{web,chat,books}/ (report/index.html in each)"
+	@echo "tokenizer $(OUT)/tokenizer, token shards $(OUT)/tokens"
+	@echo "pretrained model $(OUT)/model (report.html, metrics.jsonl, checkpoints/)"
+	@echo "support-chat model $(OUT)/chatbot (eval/chat.md), Hugging Face export $(OUT)/chatbot-hf"
+	@echo "talk to it: $(CORPUS) chat $(OUT)/chatbot   serve it: $(CORPUS) serve $(OUT)/chatbot"
 
 # headless Chromium for the report's browser test (Debian's package; Playwright's download fails offline)
 browser:
