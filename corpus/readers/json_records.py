@@ -47,6 +47,9 @@ class BadJson(ValueError):
 def is_json_lines(stream: IO[bytes], max_record_bytes: int, is_record: Callable[[dict], bool]) -> bool:
     """True when the file's first line is a whole JSON object that is a record (not an export holding
     lists of records): the file is then read line by line like .jsonl, which keeps going past broken lines."""
+    peek = getattr(stream, "peek", None)  # buffered streams (files, gzip, zstd) have it
+    if peek is not None and peek(64).removeprefix(UTF8_BOM).lstrip()[:1] == b"[":
+        return False  # an array: no need to read its first line (maybe all of it) to know
     while line := stream.readline(max_record_bytes + 1):
         if len(line) > max_record_bytes and not line.endswith(b"\n"):
             return False  # a first line over the cap: one huge value, not lines
