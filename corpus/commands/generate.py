@@ -23,6 +23,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="trainer run folder, checkpoint folder, or local Hugging Face model folder")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="run checkpoint (best)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="device (auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's, one per core)")
 
 
 def generation_config(args: argparse.Namespace):
@@ -58,8 +59,15 @@ def resolve_device(name: str) -> str:
 
 
 def load_generator(args: argparse.Namespace):
+    import torch
+
+    from corpus.errors import InputError
     from trainer.generate import Generator
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads must be at least 1, not {args.threads}")
+        torch.set_num_threads(args.threads)
     gen = Generator.load(args.model, device=resolve_device(args.device), checkpoint=args.checkpoint)
     for note in gen.notes:
         print(f"corpus: note: {note}", file=sys.stderr)

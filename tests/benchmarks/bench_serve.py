@@ -45,7 +45,7 @@ from trainer.model import GPT, ModelConfig  # noqa: E402
 MAX_TOKENS = 64
 
 
-def start_server(run: Path, max_batch: int) -> tuple[subprocess.Popen, str]:
+def start_server(run: Path, max_batch: int, threads: int) -> tuple[subprocess.Popen, str]:
     args = [
         sys.executable,
         "-m",
@@ -58,6 +58,8 @@ def start_server(run: Path, max_batch: int) -> tuple[subprocess.Popen, str]:
         str(max_batch),
         "--model-name",
         "run",
+        "--threads",
+        str(threads),
     ]
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -138,7 +140,10 @@ def bench_size(size: str, args: argparse.Namespace, tok: Path, prompts: list[lis
     shutil.copytree(tok, run / "tokenizer")
     servers = {}
     try:
-        servers = {"batched": start_server(run, 8), "one_at_a_time": start_server(run, 1)}
+        servers = {
+            "batched": start_server(run, 8, args.threads),
+            "one_at_a_time": start_server(run, 1, args.threads),
+        }
         for proc, url in servers.values():  # warm-up
             one_round(url, [p[:1] for p in prompts[:2]], proc.pid)
         rounds = {name: [] for name in servers}
@@ -186,6 +191,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=4, help="requests per client per round")
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of each server (1)")
     ap.add_argument("--sizes", default="tiny,small", help="model sizes, comma-separated (tiny,small)")
     args = ap.parse_args()
     verses = (SHARED / "kjv.txt").read_text(encoding="utf-8").splitlines()
@@ -200,6 +206,7 @@ def main() -> None:
         "benchmark": f"corpus serve, {args.clients} concurrent clients, {args.requests} chat completions each, "
         f"greedy, max_tokens {MAX_TOKENS}",
         "rounds": args.rounds,
+        "server_threads": args.threads,
         "sizes": sizes,
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
@@ -213,8 +220,8 @@ def main() -> None:
         f"`corpus serve` (uvicorn, real processes) with {args.clients} concurrent `openai` clients, each sending "
         f"{args.requests} chat completions in turn (KJV verses, greedy, max_tokens {MAX_TOKENS}), against the same "
         "server with batching on (--max-batch 8) and off (--max-batch 1); random Llama-style GPTs, vocabulary "
-        f"8,192, fp32; median of {args.rounds} interleaved rounds; server CPU time from /proc (the machine is "
-        "shared). Written by `tests/benchmarks/bench_serve.py`.",
+        f"8,192, fp32; {args.threads} torch thread(s) per server; median of {args.rounds} interleaved rounds; "
+        "server CPU time from /proc (the machine is shared). Written by `tests/benchmarks/bench_serve.py`.",
         "",
         "| model | server | tokens/s | p50 latency | p95 latency | tokens per server CPU-second |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
