@@ -53,7 +53,7 @@ def gen(run):
 def server(run):
     """`corpus serve RUN --port 0` in its own process; yields its base URL."""
     args = [*CORPUS, "serve", str(run), "--port", "0", "--api-key", KEY, "--max-body-bytes", "20000",
-            "--max-prompt-tokens", "300", "--max-batch", "8"]  # fmt: skip
+            "--max-prompt-tokens", "300", "--max-batch", "8", "--threads", "1"]  # fmt: skip
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
@@ -209,7 +209,7 @@ def test_port_in_use_is_one_line(run, server):
 
 def test_terminal_chat_keeps_the_conversation(run, gen):
     script = "Hello there\nWhat about refunds?\n/reset\nHello there\n/system Answer briefly.\nHi\n/exit\nnot read\n"
-    args = [*CORPUS, "chat", str(run), "--temperature", "0", "--max-new-tokens", "12"]
+    args = [*CORPUS, "chat", str(run), "--temperature", "0", "--max-new-tokens", "12", "--threads", "1"]
     done = subprocess.run(args, input=script, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     first = [{"role": "user", "content": "Hello there"}]

@@ -327,6 +327,11 @@ def create_app(gen: Generator, cfg: ServeConfig):
     async def _api_error(request: Request, err: APIError):  # noqa: RUF029
         return JSONResponse(err.body(), status_code=err.status)
 
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, err: Exception):  # noqa: RUF029
+        body = APIError(500, f"{type(err).__name__}: {err}", "server_error").body()
+        return JSONResponse(body, status_code=500)
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, err: RequestValidationError):  # noqa: RUF029
         return JSONResponse(APIError(422, "invalid request").body(), status_code=422)
