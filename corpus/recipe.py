@@ -126,6 +126,7 @@ def load_recipe(source: str | Path | dict[str, Any] | Recipe) -> Recipe:
             raise RecipeError(f"input: unknown option {key!r}; allowed options: {', '.join(allowed_input)}")
     if input_opts.get("format", "auto") not in FORMATS:
         raise RecipeError(f"input: format must be one of {', '.join(FORMATS)}, got {input_opts['format']!r}")
+    InputReader.validate_options(input_opts)
 
     output = dict(OUTPUT_DEFAULTS)
     for key, value in (data.get("output") or {}).items():

@@ -189,6 +189,15 @@ def test_recipe_syntax_error_names_line_and_column(verses, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("value", [0, -1, "64MB"])
+def test_an_input_cap_that_drops_everything_is_refused_before_writing(verses, tmp_path, capsys, value):
+    recipe = tmp_path / "cap.yaml"
+    recipe.write_text(f"name: cap\ninput: {{max_document_bytes: {value}}}\nsteps: []\n")
+    assert main(["prepare", str(recipe), "-i", str(verses), "-o", str(tmp_path / "o")]) == 2
+    assert "max_document_bytes must be a positive number of bytes" in one_error_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
 # --- 2. counted, not crashed --------------------------------------------------------------------------------
 
 
