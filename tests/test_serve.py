@@ -239,3 +239,52 @@ def test_full_queue_is_429(gen):
     finally:
         loop.close()
     assert err.value.status == 429 and err.value.body()["error"]["code"] == "queue_full"
+
+
+def test_engine_serves_a_transformers_model(tmp_path, shared):
+    """A non-Llama model (generate() backend) is served one request at a time, streamed, and cancellable."""
+    import asyncio
+    import shutil
+
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from trainer.serve import Engine, Pending
+
+    torch.manual_seed(0)
+    folder = tmp_path / "gpt2"
+    GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=128)).save_pretrained(folder)
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(shared / "tokenizers" / "gpt2" / name, folder / name)
+    hf = Generator.load(str(folder))
+    cfg = GenerationConfig(max_new_tokens=10, temperature=0, ignore_eos=True)
+
+    async def serve() -> tuple[list, list, int]:
+        engine = Engine(hf, max_batch=8, max_queue=8)
+        engine.start()
+        loop = asyncio.get_running_loop()
+        results = []
+        for stream in (True, False):
+            pending = Pending(hf.encode("Hello world"), cfg, loop, asyncio.Queue(), stream)
+            engine.submit(pending)
+            events = [await pending.events.get()]
+            while events[-1][0] == "text":
+                events.append(await pending.events.get())
+            results.append(events)
+        long = GenerationConfig(max_new_tokens=100, temperature=0, ignore_eos=True)
+        pending = Pending(hf.encode("Hello"), long, loop, asyncio.Queue(), True)
+        engine.submit(pending)
+        await pending.events.get()
+        pending.cancelled.set()
+        for _ in range(100):
+            if engine.cancelled:
+                break
+            await asyncio.sleep(0.05)
+        engine.stop()
+        return results[0], results[1], engine.cancelled
+
+    streamed, whole, cancelled = asyncio.run(serve())
+    expected = hf.generate(["Hello world"], cfg)[0]
+    assert "".join(v for k, v in streamed if k == "text") == expected.text
+    assert streamed[-1] == ("done", expected) and whole == [("done", expected)]
+    assert cancelled == 1

@@ -207,7 +207,9 @@ class Engine:
                 if p.cancelled.is_set():
                     self.cancelled += 1
                     return
-                p.send("text", next(stream))
+                piece = next(stream)
+                if p.stream:
+                    p.send("text", piece)
         except StopIteration as done:
             p.send("done", done.value)
         except Exception as err:  # this request fails, the server goes on
