@@ -104,7 +104,7 @@ BOILERPLATE_PARTS = frozenset(
     sharing sharethis social socials ad ads advert adverts advertisement advertising adsbygoogle sponsor
     sponsored promo popup modal newsletter subscribe subscription signup pagination pager pagenav skiplink
     skiplinks toolbar footer masthead topbar headerlink comment comments commentlist reply replies respond
-    disqus searchbox feedback outbrain taboola
+    disqus searchbox feedback outbrain taboola relatedposts relatedlinks relatedarticles relatedstories
     """.split()
 )
 # A comment thread: never the main container, and an <article> named so is deleted like any boilerplate
