@@ -18,7 +18,7 @@ token shards with 5% of the chapters held out.
    baseline's best run needed to reach the trainer's best loss (the measured ratio, a lower bound when the
    baseline never gets there).
 
-    .venv/bin/python tests/benchmarks/bench_train.py [--rounds 5] [--threads 2] [--steps 240]
+    .venv/bin/python tests/benchmarks/bench_train.py [--rounds 3] [--round-steps 3] [--threads 2] [--steps 150]
 Writes reports/benchmarks/train.json and train.md.
 """
 
@@ -208,9 +208,11 @@ def first_reaching(curve: list[dict], target: float) -> int | None:
     return next((p["tokens"] for p in curve if p["val_loss"] <= target), None)
 
 
-def tokens_to_target(tokens: Path, steps: int, threads: int, work: Path) -> dict:
-    eval_every, eval_tokens = 20, 32_768
-    common = ["d_model=128", "n_layer=4", "n_head=4", "n_kv_head=4", "seq_len=128", "batch_size=16",
+def tokens_to_target(
+    tokens: Path, steps: int, threads: int, work: Path, d_model: int, n_layer: int, seq: int
+) -> dict:
+    eval_every, eval_tokens = 10, 16_384
+    common = [f"d_model={d_model}", f"n_layer={n_layer}", "n_head=4", "n_kv_head=4", f"seq_len={seq}", "batch_size=8",
               "warmup_steps=20", "weight_decay=0.1", f"threads={threads}", "samples=0",
               f"eval_every={eval_every}", f"eval_tokens={eval_tokens}", "checkpoint_every=100000"]  # fmt: skip
     ours_steps = math.floor(steps / 1.3 / eval_every) * eval_every
@@ -238,7 +240,7 @@ def tokens_to_target(tokens: Path, steps: int, threads: int, work: Path) -> dict
     base_curve = runs["baseline"][best_base]["curve"]
     base_tokens_to_ours = first_reaching(base_curve, ours_final["val_loss"])
     ours_tokens_to_target = first_reaching(runs["trainer"][best_ours]["curve"], target)
-    budget = steps * 16 * 128
+    budget = steps * 8 * seq
     return {
         "config": {
             "d_model": 128,
@@ -295,7 +297,8 @@ def markdown(result: dict) -> str:
         lines += [
             "## Tokens to a target validation loss (KJV)",
             "",
-            f"d_model 128, 4 layers, sequence 128, batch 16; 3 learning rates each. Baseline: AdamW + cosine, "
+            f"d_model {q['config']['d_model']}, {q['config']['n_layer']} layers, sequence {q['config']['seq_len']}, "
+            f"batch 8, vocabulary 4,096; 3 learning rates each. Baseline: AdamW + cosine, "
             f"{q['baseline_tokens']:,} tokens; target = its best final val loss {q['target_val_loss']:.4f} "
             f"(lr {q['baseline_best_lr']:g}). This trainer: Muon + AdamW, warmup-stable-decay, "
             f"{q['trainer_tokens']:,} tokens (1/1.3 of the budget): best final val loss "
@@ -327,10 +330,11 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--round-steps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--round-steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=240, help="baseline steps in part 2 (0: skip part 2)")
+    parser.add_argument("--steps", type=int, default=150, help="baseline steps in part 2 (0: skip part 2)")
+    parser.add_argument("--target-model", default="128,4,128", help="part 2: d_model,n_layer,seq_len")
     parser.add_argument("--work", default=None, help="folder for shards and runs (default: a temporary one)")
     args = parser.parse_args()
     import transformers
@@ -347,8 +351,10 @@ def main() -> None:
         build_shards(work, 8192), args.rounds, args.round_steps, args.threads, work
     )
     if args.steps:
+        d_model, n_layer, seq = (int(v) for v in args.target_model.split(","))
+        shards = build_shards(work, 4096)
         result["tokens_to_target"] = tokens_to_target(
-            build_shards(work, 4096), args.steps, args.threads, work
+            shards, args.steps, args.threads, work, d_model, n_layer, seq
         )
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / "train.json").write_text(json.dumps(result, indent=2) + "\n")
