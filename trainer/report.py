@@ -152,6 +152,11 @@ def render(run: str) -> str:
         f"<pre><b>{escape(s['prompt'])}</b>{escape(s['completion'])}</pre></details>"
         for i, s in enumerate(samples)
     )
+    # `corpus evaluate --task chat` leaves its section (scores, best and worst replies; escaped) in eval/chat.html
+    chat_section = ""
+    if os.path.isfile(os.path.join(run, "eval", "chat.html")):
+        with open(os.path.join(run, "eval", "chat.html"), encoding="utf-8") as f:
+            chat_section = f.read()
     title = os.path.basename(os.path.abspath(run))
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -160,7 +165,7 @@ def render(run: str) -> str:
         f"<header><h1>Training run {escape(title)}</h1><p>{escape(os.path.abspath(run))}</p></header><main>"
         f"<section><h2>Summary</h2>{_table(facts)}</section>"
         f'<section><h2>Curves</h2><div class="grid">{"".join(c for c in charts if c)}</div></section>'
-        f"<section><h2>Samples</h2>{sample_html or '<p class=note>no evaluation yet</p>'}</section>"
+        f"<section><h2>Samples</h2>{sample_html or '<p class=note>no evaluation yet</p>'}</section>{chat_section}"
         f"<section><h2>Config</h2><pre>{escape(yaml.safe_dump(config, sort_keys=False))}</pre></section>"
         "</main></body></html>"
     )
