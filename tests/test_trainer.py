@@ -222,7 +222,10 @@ def test_early_stopping_and_callback(kjv_tokens, tmp_path):  # noqa: F811
             raise StopTraining
 
     config = small("eval_every=2", "max_steps=50", "samples=0")
-    summary = train(config, str(kjv_tokens), str(tmp_path / "pruned"), on_eval=prune, progress=False)
+    summary = train(
+        config, str(kjv_tokens), str(tmp_path / "pruned"), on_eval=prune, progress=False, tensorboard=True
+    )
+    assert list((tmp_path / "pruned" / "tensorboard").glob("events.out.tfevents.*"))
     assert (
         summary["stopped"] == "stopped_by_callback"
         and summary["steps"] == 4
