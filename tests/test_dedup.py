@@ -766,6 +766,8 @@ def test_prefix_filtered_peel_decides_like_the_plain_peel(shared, monkeypatch):
     for rounds in (0, 3):
         assert results[rounds][0].tolist() == plain.tolist()
         assert results[rounds][1] < plain_pairs / 2
+    monkeypatch.setattr(engine, "BAND_SET_VALUES", 2000)  # a few buckets' sets in memory at a time
+    assert Candidates(*_one_band_corpus(texts, bucket)).run().tolist() == plain.tolist()
 
 
 def test_band_sorted_in_parts_gives_the_same_edges(monkeypatch):

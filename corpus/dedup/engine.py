@@ -41,7 +41,7 @@ from corpus.dedup.index import LoadedIndex, load_index
 from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed
 from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
 from corpus.dedup.prefix import EXACT_ROUNDS, continue_peel
-from corpus.dedup.signatures import RowStore, SetStore, SignJob, iter_batches, sign_shard, spill_paths
+from corpus.dedup.signatures import RowStore, SetStore, SignJob, chunks, iter_batches, sign_shard, spill_paths
 from corpus.dedup.unionfind import UnionFind
 
 VERIFY_MODES = ("exact", "estimate", "none")
@@ -317,9 +317,26 @@ class Candidates:
             if self.config.verify == "none":
                 self.uf.union(u, v)
             else:
-                self._verify_and_merge(u, v)
+                for lo, hi in self._bucket_chunks(u, v):
+                    self._verify_and_merge(u[lo:hi], v[lo:hi])
         self.counts["candidate_pairs"] = len(seen)
         return self.uf.labels()
+
+    def _bucket_chunks(self, u: np.ndarray, v: np.ndarray) -> list[tuple[int, int]]:
+        """Sort the band's edges by head (in place) and cut them into runs of whole buckets whose shingle
+        sets fit in BAND_SET_VALUES together, each verified with its sets in memory. A peel never leaves its
+        bucket (regrouped members keep to the members of their head), so buckets can be verified a chunk at
+        a time; in a band that fits (every test and recipe here) there is one chunk."""
+        order = np.lexsort((v, u))
+        u[:], v[:] = u[order], v[order]
+        if self.config.verify != "exact" or self.corpus.sets is None or not u.size:
+            return [(0, u.size)]
+        weight = self.corpus.sets.sizes(v).astype(np.int64)
+        head = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        weight[head] += self.corpus.sets.sizes(u[head])
+        ends = np.r_[head[1:], u.size]
+        per_bucket = np.add.reduceat(weight, head)
+        return [(int(head[a]), int(ends[b - 1])) for a, b in chunks(per_bucket, BAND_SET_VALUES)]
 
     def _verify_and_merge(self, u: np.ndarray, v: np.ndarray) -> None:
         """Verify the band's edges and merge the similar pairs; members that fail against their head are

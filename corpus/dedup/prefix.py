@@ -28,7 +28,7 @@ from corpus.dedup.shingles import ragged_index
 if TYPE_CHECKING:
     from corpus.dedup.engine import Candidates
 
-EXACT_ROUNDS = 32  # rounds of the plain peel in a band before the rest goes through continue_peel
+EXACT_ROUNDS = 4  # rounds of the plain peel in a band before the rest goes through continue_peel
 _SLACK = 1e-9  # the prefix length is computed for a threshold this much lower: never too short
 
 

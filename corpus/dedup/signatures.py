@@ -421,10 +421,19 @@ class RowStore:
         width = self.parts[0].shape[1] if self.parts and self.parts[0].ndim == 2 else None
         dtype = self.parts[0].dtype if self.parts else np.uint32
         out = np.empty((len(part), width) if width else len(part), dtype=dtype)
-        for p in np.unique(part):
-            mask = part == p
+        for p, mask in by_part(part):
             out[mask] = fresh_map(self.parts[p])[local[mask]]
         return out
+
+
+def by_part(part: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(part, positions holding it) for each part present: one sort, not a pass over all positions per part
+    (a run has hundreds of stage shards)."""
+    order = np.argsort(part, kind="stable")
+    sorted_part = part[order]
+    starts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]]) if part.size else []
+    ends = np.r_[starts[1:], part.size] if part.size else []
+    return [(int(sorted_part[a]), order[a:b]) for a, b in zip(starts, ends)]
 
 
 class SetStore:
@@ -438,8 +447,7 @@ class SetStore:
     def _spans(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         part, local = self.index.locate(docs)
         starts, lengths = np.zeros(docs.size, np.int64), np.zeros(docs.size, np.int64)
-        for p in np.unique(part):
-            mask = part == p
+        for p, mask in by_part(part):
             offsets = fresh_map(self.parts[p][1])
             starts[mask] = offsets[local[mask]]
             lengths[mask] = offsets[local[mask] + 1] - starts[mask]
@@ -453,8 +461,7 @@ class SetStore:
         part, starts, lengths = self._spans(np.asarray(docs, np.int64))
         out = np.empty(int(lengths.sum()), np.uint32)
         first = np.cumsum(lengths) - lengths
-        for p in np.unique(part):
-            mask = part == p
+        for p, mask in by_part(part):
             out[ragged_index(first[mask], lengths[mask])] = fresh_map(self.parts[p][0])[
                 ragged_index(starts[mask], lengths[mask])
             ]
