@@ -19,6 +19,7 @@ evaluation that improves the validation loss. Running the same call again on the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -624,7 +625,7 @@ class Trainer:
         for i, batch in enumerate(batches):
             b = to_device(batch, self.device)
             sync = i == len(batches) - 1 or self.dist.world == 1 or self.c.fsdp
-            ctx = net.no_sync() if not sync and hasattr(net, "no_sync") else _nullcontext()
+            ctx = net.no_sync() if not sync and hasattr(net, "no_sync") else contextlib.nullcontext()
             with (
                 ctx,
                 torch.autocast(
@@ -842,14 +843,6 @@ class Trainer:
         if self.c.lora:
             state["lora"] = lora_weights(self.net)
         return state
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def update_run_json(out: str, values: dict[str, Any]) -> None:
