@@ -243,10 +243,10 @@ def tokens_to_target(
     budget = steps * 8 * seq
     return {
         "config": {
-            "d_model": 128,
-            "n_layer": 4,
-            "seq_len": 128,
-            "batch_size": 16,
+            "d_model": d_model,
+            "n_layer": n_layer,
+            "seq_len": seq,
+            "batch_size": 8,
             "baseline_steps": steps,
             "trainer_steps": ours_steps,
             "eval_every": eval_every,
@@ -261,6 +261,9 @@ def tokens_to_target(
         "trainer_final_val_loss": ours_final["val_loss"],
         "trainer_tokens_to_target": ours_tokens_to_target,
         "target_met_with_1_3x_fewer_tokens": ours_tokens_to_target is not None,
+        # the baseline's budget over the tokens the trainer needed for the baseline's best loss (evaluations
+        # every eval_every steps, so the trainer's count is rounded up to one)
+        "ratio_to_target": budget / ours_tokens_to_target if ours_tokens_to_target else None,
         "baseline_tokens_to_trainer_final_loss": base_tokens_to_ours,
         # tokens the baseline needs for the trainer's final loss / tokens the trainer used; a lower bound when
         # the baseline never reaches it
@@ -290,7 +293,9 @@ def markdown(result: dict) -> str:
         f"| transformers LlamaForCausalLM | {t['transformers_tokens_per_s']:,.0f} |",
         "",
         f"**Ratio {t['ratio_median']:.2f}x** (median of per-round ratios; range {t['ratio_min']:.2f}-"
-        f"{t['ratio_max']:.2f}); target 1.3x: {'met' if t['ratio_median'] >= 1.3 else 'NOT met'}.",
+        f"{t['ratio_max']:.2f}); target 1.3x: {'met' if t['ratio_median'] >= 1.3 else 'NOT met'}. The load average "
+        "during the run was about 10 on 2 cores (other sessions' jobs), so a round's two halves do not see the same "
+        "machine and these numbers (about 10x below an idle run) say little either way.",
         "",
     ]
     if q:
@@ -317,12 +322,16 @@ def markdown(result: dict) -> str:
             "",
             f"Target reached with 1.3x fewer tokens: **{'yes' if q['target_met_with_1_3x_fewer_tokens'] else 'no'}**"
             + (
-                f" (first at {q['trainer_tokens_to_target']:,} tokens)"
+                f" (first at {q['trainer_tokens_to_target']:,} tokens: **{q['ratio_to_target']:.2f}x** fewer than "
+                f"the baseline's {q['baseline_tokens']:,})"
                 if q["trainer_tokens_to_target"]
                 else ""
             )
             + f". The baseline needs {bound}{q['baseline_tokens_to_trainer_final_loss'] or q['baseline_tokens']:,} "
             f"tokens for the trainer's final loss: **{bound}{q['ratio']:.2f}x** fewer tokens with the trainer's recipe.",
+            "",
+            "Caveats: the best learning rate of both recipes is the largest of its grid, so neither search brackets "
+            "its optimum; one seed; a small model and budget (the machine was shared with other jobs).",
             "",
         ]
     return "\n".join(lines)
