@@ -47,7 +47,7 @@ from corpus.dedup.unionfind import UnionFind
 VERIFY_MODES = ("exact", "estimate", "none")
 KEEP_POLICIES = ("first", "longest", "quality")
 PAIR_CHUNK = 16_384
-BAND_SET_VALUES = 32 * 2**20  # shingle values of a band's documents held in memory at once (128 MB)
+BAND_SET_VALUES = 8 * 2**20  # shingle values of a band's documents held in memory at once (32 MB)
 AUDIT_CLUSTERS_PER_FILE = 100_000
 
 AUDIT_SCHEMA = pa.schema(

@@ -461,10 +461,13 @@ class SetStore:
         part, starts, lengths = self._spans(np.asarray(docs, np.int64))
         out = np.empty(int(lengths.sum()), np.uint32)
         first = np.cumsum(lengths) - lengths
-        for p, mask in by_part(part):
-            out[ragged_index(first[mask], lengths[mask])] = fresh_map(self.parts[p][0])[
-                ragged_index(starts[mask], lengths[mask])
-            ]
+        # GATHER_LIMIT values at a time: the index arrays are 8 bytes per value, twice the values' size
+        for lo, hi in chunks(lengths, GATHER_LIMIT):
+            for p, mask in by_part(part[lo:hi]):
+                mask = mask + lo
+                out[ragged_index(first[mask], lengths[mask])] = fresh_map(self.parts[p][0])[
+                    ragged_index(starts[mask], lengths[mask])
+                ]
         return out, lengths
 
     def jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
