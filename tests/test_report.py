@@ -818,3 +818,32 @@ def test_html_in_headless_chromium(tmp_path, run_with_tokens, mode):
     assert shot.stat().st_size > 20_000 and width >= 800 and height == min(result["size"][1], 16000) > 2000
     if mode == "single" and GPT2.is_dir():
         assert 'id="tokens"' in html and "token shards" in html
+
+
+def test_conversations_without_an_assistant_turn_are_warned_about(tmp_path):
+    """The chat recipe drops them (warned as dropped); a recipe that keeps them is warned that tokenize will
+    give them an all-zero loss mask."""
+    chats = tmp_path / "in" / "chats.jsonl"
+    chats.parent.mkdir()
+    talk = "my lamp keeps blinking after the firmware update, what should I try first"
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"{talk} {i}"},
+                {"role": "assistant", "content": f"Reset it {i}."},
+            ]
+        }
+        for i in range(6)
+    ] + [{"messages": [{"role": "user", "content": f"{talk} alone {i}"}]} for i in range(2)]
+    chats.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    keep = tmp_path / "keep.yaml"
+    keep.write_text("name: keep\nsteps:\n  - length_filter: {min_words: 3}\n")
+    for recipe, code, count in (
+        ("chat", "no_assistant_turn", 2),
+        (str(keep), "conversations_without_assistant_turn", 2),
+    ):
+        out = tmp_path / f"out-{code}"
+        assert cli(["prepare", recipe, "-i", str(chats.parent), "-o", str(out), "-q"]) == 0
+        warnings = json.loads((out / "report" / "report.json").read_text())["warnings"]
+        found = [w for w in warnings if w["code"] == code]
+        assert len(found) == 1 and found[0]["value"] == count, warnings

@@ -174,6 +174,11 @@ def _totals(per_doc: pl.DataFrame, metrics: pl.DataFrame, sample_bytes: int, dat
         "empty_documents": int((per_doc["bytes"] == 0).sum()) if n else 0,
         "short_documents": int((per_doc["chars"] < THRESHOLDS["short_document_chars"]).sum()) if n else 0,
         "conversations": int(per_doc["turns"].is_not_null().sum()) if n else 0,
+        "conversations_without_assistant_turn": int(
+            (per_doc["turns"].is_not_null() & ~per_doc["has_assistant"].fill_null(False)).sum()
+        )
+        if n
+        else 0,
     }
 
 

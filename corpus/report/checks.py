@@ -52,6 +52,24 @@ def warnings_for(report: dict[str, Any]) -> list[dict[str, Any]]:
                     share,
                     limit,
                 )
+    no_reply = sum((s.get("dropped") or {}).get("no_assistant_turn", 0) for s in report["pipeline"]["steps"])
+    if no_reply:
+        warn(
+            "no_assistant_turn",
+            f"{no_reply:,} conversation(s) had no assistant turn and were dropped (fine-tuning would learn "
+            "nothing from them)",
+            no_reply,
+            0,
+        )
+    kept_no_reply = totals.get("conversations_without_assistant_turn", 0)
+    if kept_no_reply:
+        warn(
+            "conversations_without_assistant_turn",
+            f"{kept_no_reply:,} conversation(s) have no assistant turn: `corpus tokenize` gives them an all-zero "
+            "loss mask; `length_filter: {require_assistant_turn: true}` drops them",
+            kept_no_reply,
+            0,
+        )
     problems = report["pipeline"].get("input_problems") or {}
     if problems:
         detail = ", ".join(f"{k} {v:,}" for k, v in problems.items())

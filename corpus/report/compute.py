@@ -108,6 +108,11 @@ def per_document(lf: pl.LazyFrame, stride: int, offset: int = 0) -> pl.DataFrame
         pl.coalesce(host, source, pl.lit("(unknown)")).alias("key"),
         host.is_not_null().alias("has_host"),
         pl.col("turns").list.len().alias("turns"),
+        # a conversation with no assistant turn gets an all-zero loss mask: fine-tuning learns nothing from it
+        pl.col("turns")
+        .list.eval(pl.element().struct.field("role") == "assistant")
+        .list.any()
+        .alias("has_assistant"),
         _copy(pl.when(sampled).then(text)).alias("text"),
     )
     return query.collect(engine="streaming")
