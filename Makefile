@@ -48,6 +48,7 @@ test: setup browser
 
 # every benchmark, peers side by side; results go to reports/benchmarks/ (minutes each on 2 cores)
 bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
 	for b in tests/benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 lint: setup
