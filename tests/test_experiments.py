@@ -57,6 +57,22 @@ def _write(path, text: str) -> str:
 
 
 @pytest.mark.slow
+def test_sweep_jobs_share_one_study(tokens, tmp_path):
+    """--jobs 2: two worker processes draw trials from the same SQLite study (random sampler, halving
+    pruner); together they reach the total, each trial once, every run folder in place."""
+    space = _write(tmp_path / "space.yaml", "lr: {low: 1.0e-3, high: 1.0e-2, log: true}\n")
+    out = tmp_path / "sweep"
+    args = ["sweep", tokens, "--space", space, "--out", str(out), "--trials", "4", "--jobs", "2"]
+    args += ["--sampler", "random", "--pruner", "halving", "--budget-tokens", str(BUDGET // 2)]
+    assert main(args + _sets(TINY)) == 0
+    trials = json.loads((out / "sweep.json").read_text())["trials"]
+    assert sorted(t["number"] for t in trials) == [0, 1, 2, 3]
+    assert len({t["params"]["lr"] for t in trials}) == 4
+    assert all(t["state"] in ("complete", "pruned") for t in trials)
+    assert all(os.path.isfile(os.path.join(t["run"], "run.json")) for t in trials)
+
+
+@pytest.mark.slow
 def test_sweep_prunes_continues_and_its_best_config_trains(tokens, tmp_path, capsys):
     """A grid over lr in file order: two good values, two hopeless ones (the model barely moves). The median
     pruner (2 start-up trials) must prune the last hopeless trial at its first evaluation; a second run
