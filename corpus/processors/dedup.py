@@ -33,7 +33,7 @@ class Dedup(GlobalStep):
     duplicate, like FineWeb: faster, but pairs well below the threshold get merged too); threshold defaults
     to 0.8 for verification. A bucket's members that fail against its first document are compared with the
     first of them, and so on until none is left (no cap; counter verify_rounds is the longest such peel;
-    with verify: exact, past 32 rounds only pairs whose rarest shingles overlap are compared, which any pair
+    with verify: exact, past 4 rounds only pairs whose rarest shingles overlap are compared, which any pair
     at the threshold does, so time and memory stay linear in the documents). `keep`: first (in shard/row order), longest (most characters) or quality (highest
     metadata[`score_field`], dotted paths allowed; documents without a numeric score rank last, counted as
     missing_score); ties go to the first. Incremental: `save_index` writes this run's kept documents to a
