@@ -18,17 +18,18 @@ $(VENV)/.installed: pyproject.toml
 
 # the whole path on sample_data/: raw dumps -> clean datasets and reports -> tokenizer -> token shards ->
 # a tiny pretrained model -> evaluation and samples -> a support-chat fine-tune scored on held-out replies ->
-# a Hugging Face export (a few minutes on 2 cores)
+# a Hugging Face export. seq_len 512 (batch 4: the tiny preset's 2,048 tokens a step) so that the support
+# chats (up to ~550 tokens) fit the model's context when it is fine-tuned
 demo: setup
 	$(CORPUS) prepare web      --input sample_data/web   --output $(OUT)/web      --workers 2 --overwrite
 	$(CORPUS) prepare chat     --input sample_data/chat  --output $(OUT)/chat     --workers 2 --overwrite
 	$(CORPUS) prepare pretrain --input sample_data/books --output $(OUT)/books    --workers 2 --overwrite
 	$(CORPUS) tokenizer train $(OUT)/books --vocab-size 2048 --output $(OUT)/tokenizer --overwrite
 	$(CORPUS) tokenize $(OUT)/books --tokenizer $(OUT)/tokenizer --output $(OUT)/tokens --val-fraction 0.1 --overwrite
-	$(CORPUS) train $(OUT)/tokens --out $(OUT)/model --config tiny --overwrite
+	$(CORPUS) train $(OUT)/tokens --out $(OUT)/model --config tiny --set seq_len=512 --set batch_size=4 --overwrite
 	$(CORPUS) evaluate $(OUT)/model --data $(OUT)/tokens
 	$(CORPUS) generate $(OUT)/model --prompt "The river" --max-new-tokens 60 --temperature 0.8 --seed 0
-	$(CORPUS) finetune $(OUT)/model --data $(OUT)/chat --out $(OUT)/chatbot --overwrite
+	$(CORPUS) finetune $(OUT)/model --data $(OUT)/chat --out $(OUT)/chatbot --set seq_len=512 --set batch_size=4 --overwrite
 	$(CORPUS) evaluate $(OUT)/chatbot --task chat --data $(OUT)/chat --limit 40 --max-new-tokens 48 --compare $(OUT)/model
 	$(CORPUS) export $(OUT)/chatbot --hf $(OUT)/chatbot-hf --overwrite
 	@echo
