@@ -423,6 +423,7 @@ def run_recipe(
     listing = _input_listing(recipe, root, files)
     stages = plan_stages(recipe)  # validates the step order before anything is written
     _check_output(output_dir, _input_paths(input_path, root, files), listing, overwrite)
+    _check_dedup_indexes(recipe, output_dir)
     created = not os.path.exists(output_dir)
     create_output(output_dir)
     try:
@@ -530,6 +531,17 @@ def remove_stage_work(output_dir: str) -> None:
                 if entry != "done.json":
                     inner = os.path.join(path, entry)
                     shutil.rmtree(inner) if os.path.isdir(inner) else os.unlink(inner)
+
+
+def _check_dedup_indexes(recipe: Recipe, output_dir: str) -> None:
+    """A relative save_index/against_index lies inside the output folder, known only now: check it before
+    anything is written, not when the dedup step starts after a whole stage has run."""
+    from corpus.processors.dedup import check_index_paths, in_output_folder
+
+    for name, opts in recipe.steps:
+        if name == "dedup":
+            config = in_output_folder(build_step(name, opts).config, output_dir)
+            check_index_paths(config.params, config.verify, config.save_index, config.against)
 
 
 # What each kind of input file must hold, for the message of a run that read no documents.

@@ -713,6 +713,7 @@ def test_relative_index_paths_are_inside_the_output_folder(planted, tmp_path, mo
         run_recipe(
             recipe(against_index="../nowhere"), str(folder), str(tmp_path / "runs" / "x"), report=False
         )
+    assert not (tmp_path / "runs" / "x").exists()  # refused before anything was written
     with pytest.raises(RecipeError, match="also an against_index"):
         load_recipe(recipe(save_index="i", against_index="./i"))
     # on the command line a path is from the current directory, like any other
