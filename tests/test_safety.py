@@ -436,3 +436,11 @@ def test_report_md_escapes_names_like_the_html(verses, tmp_path):
     for raw in ("<img", "[click]", "|`z`"):  # ... and report.md now does too: no tag, link or code span
         assert raw not in md
     assert "&lt;img src=y onerror=alert(1)&gt;\\[click\\](javascript:alert(2))\\|\\`z\\`" in md
+
+
+def test_no_internal_file_matches_a_users_parquet_glob(sample, tmp_path):
+    """Even with --keep-work (or mid-run), OUT/**/*.parquet finds the dataset's shards and nothing internal."""
+    out = tmp_path / "web"
+    run_recipe("web", str(sample / "web"), str(out), report=False, keep_work=True)
+    found = [os.path.join(d, f) for d, _, files in os.walk(out) for f in files if f.endswith(".parquet")]
+    assert found and all(os.sep + ".corpus" + os.sep not in f for f in found), found

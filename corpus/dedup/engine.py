@@ -569,6 +569,7 @@ def write_decisions(
         [pa.array(names, pa.string()), pa.array(kept_ids, pa.string()), pa.array(clusters.previous)],
         schema=CLUSTER_SCHEMA,
     )
-    tmp = os.path.join(work_dir, ".clusters.parquet.tmp")
+    # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
+    tmp = os.path.join(work_dir, ".clusters.pq.tmp")
     pq.write_table(table, tmp)
-    os.replace(tmp, os.path.join(work_dir, "clusters.parquet"))
+    os.replace(tmp, os.path.join(work_dir, "clusters.pq"))

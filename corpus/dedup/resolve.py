@@ -138,7 +138,7 @@ class Decisions:
             # plain lists: bisect on a list costs a fraction of a numpy call per document
             self.offsets, self.docs = data["offsets"].tolist(), data["docs"].tolist()
             self.cluster, self.kept = data["cluster"].tolist(), data["kept"].tolist()
-        table = pq.ParquetFile(os.path.join(work_dir, "clusters.parquet")).read()  # no pyarrow.dataset import
+        table = pq.ParquetFile(os.path.join(work_dir, "clusters.pq")).read()  # no pyarrow.dataset import
         self.names = table["cluster_id"].to_pylist()
         self.kept_ids = table["kept_id"].to_pylist()
         self.previous = table["previous"].to_pylist()

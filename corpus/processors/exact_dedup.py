@@ -207,19 +207,20 @@ class ExactDedup(GlobalStep):
                 "duplicate_of": first_ids,
             }
         )
-        tmp = os.path.join(work_dir, ".drops.parquet.tmp")
+        # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
+        tmp = os.path.join(work_dir, ".drops.pq.tmp")
         pq.write_table(table, tmp)
-        os.replace(tmp, os.path.join(work_dir, "drops.parquet"))
+        os.replace(tmp, os.path.join(work_dir, "drops.pq"))
         return {"unique_hashes": int(sum(counts) - len(copy)), "exact_duplicates": len(copy)}
 
     def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
-        table = pq.ParquetFile(os.path.join(work_dir, "drops.parquet")).read(columns=["shard", "row"])
+        table = pq.ParquetFile(os.path.join(work_dir, "drops.pq")).read(columns=["shard", "row"])
         shards, rows = table["shard"].to_numpy(), table["row"].to_numpy()
         return {int(s): np.sort(rows[shards == s]) for s in np.unique(shards)}
 
     def load(self, work_dir: str) -> None:
         # kept as Arrow columns; only the rows of the shard being read become a dict
-        self._table = pq.ParquetFile(os.path.join(work_dir, "drops.parquet")).read()
+        self._table = pq.ParquetFile(os.path.join(work_dir, "drops.pq")).read()
         self._shards = self._table["shard"].to_numpy()
         self._drops, self._drops_shard = {}, None
 
