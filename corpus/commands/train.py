@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         tensorboard=args.tensorboard,
     )
-    if int(__import__("os").environ.get("RANK", "0")) == 0 and not args.quiet:
+    if int(os.environ.get("RANK", "0")) == 0 and not args.quiet:  # one summary under torchrun
         bpb = summary.get("best_val_bpb")
         print(
             f"trained {summary['parameters']:,} parameters for {summary['steps']} steps "
