@@ -6,6 +6,8 @@ import argparse
 import shlex
 import sys
 
+from corpus.commands.train import add_config_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,17 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--input", "-i", action="append", required=True, help="raw input file, folder or glob (repeatable)"
     )
     p.add_argument("--out", "-o", required=True, help="ablation folder")
-    p.add_argument(
-        "--config", default="tiny", help="trainer config: a preset (tiny, small, ...) or a YAML file"
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key",
-    )
+    add_config_arguments(p, "tiny")
     p.add_argument(
         "--budget-tokens", type=int, default=0, help="training tokens per run, the same for every arm"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from corpus.commands.train import add_config_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,15 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--data", required=True, help="prepared chat dataset, or token shards of the model's tokenizer"
     )
     p.add_argument("--out", "-o", required=True, help="run folder to write (or to resume)")
-    p.add_argument("--config", "-c", default="finetune", help="preset or YAML file (finetune)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key",
-    )
+    add_config_arguments(p, "finetune")
     p.add_argument(
         "--lora", action="store_true", help="train LoRA adapters (peft) only; merged in checkpoints"
     )

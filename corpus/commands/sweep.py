@@ -6,6 +6,8 @@ import argparse
 import shlex
 import sys
 
+from corpus.commands.train import add_config_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -26,15 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--trials", type=int, required=True, help="finished trials the study should reach")
     p.add_argument("--out", "-o", required=True, help="sweep folder (study, trial runs, reports)")
-    p.add_argument("--config", default="tiny", help="base config: a preset (tiny, small, ...) or a YAML file")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key",
-    )
+    add_config_arguments(p, "tiny")
     p.add_argument(
         "--budget-tokens", type=int, default=0, help="training tokens per trial (default: the config's)"
     )

@@ -16,20 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("tokens", help="token shard folder (corpus tokenize --output)")
     p.add_argument("--out", "-o", required=True, help="run folder to write (or to resume)")
-    p.add_argument(
-        "--config",
-        "-c",
-        default="tiny",
-        help="preset (tiny, small, gpt2-small, finetune) or a YAML file (tiny)",
-    )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key",
-    )
+    add_config_arguments(p, "tiny")
     p.add_argument("--init-from", help="start from a trainer run or a local Hugging Face Llama folder")
     p.add_argument("--max-steps", type=int, help="shorthand for --set max_steps=N")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="shorthand for --set device=...")
@@ -39,6 +26,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def add_config_arguments(p: argparse.ArgumentParser, default: str) -> None:
+    """--config and --set, the same for every command that trains a model (train, finetune, sweep, ablate)."""
+    p.add_argument(
+        "--config",
+        "-c",
+        default=default,
+        help=f"trainer config: a preset (tiny, small, gpt2-small, finetune) or a YAML file ({default})",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (YAML value; repeatable)",
+    )
 
 
 def overrides_of(args: argparse.Namespace) -> list[str]:
