@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import xxhash
+
+
+def write_atomic(path: str, data: str | bytes) -> None:
+    """Write a whole file atomically: a temporary file beside it, then a rename, so a reader (or a crash)
+    never sees half of it."""
+    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
 
 
 def file_digest(*paths: str, algorithm: str = "sha256") -> str:

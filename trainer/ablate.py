@@ -40,7 +40,8 @@ from typing import Any
 import yaml
 
 from corpus.errors import InputError, OutputError, RecipeError
-from trainer.experiment_report import fmt_duration, write_json, write_text
+from corpus.files import write_atomic
+from trainer.experiment_report import fmt_duration, write_json
 
 DEFAULT_VOCAB = 4096
 HELDOUT_RECIPE_NAME = "heldout"
@@ -935,8 +936,8 @@ def render_html(summary: dict[str, Any]) -> str:
 
 def write_reports(summary: dict[str, Any], out: str) -> None:
     write_json(os.path.join(out, "ablation.json"), _clean(summary))
-    write_text(os.path.join(out, "ablation.md"), render_markdown(summary))
-    write_text(os.path.join(out, "ablation.html"), render_html(summary))
+    write_atomic(os.path.join(out, "ablation.md"), render_markdown(summary))
+    write_atomic(os.path.join(out, "ablation.html"), render_html(summary))
 
 
 def _clean(value: Any) -> Any:

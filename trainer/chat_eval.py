@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from corpus.errors import InputError, OutputError
+from corpus.files import write_atomic
 from trainer.generate import GenerationConfig, Generator
 from trainer.metrics import corpus_scores, sentence_scores
 
@@ -366,18 +367,11 @@ def _check_writable(out_dir: str) -> None:
         raise OutputError(f"cannot write the evaluation to {out_dir}: {parent} is not a writable folder")
 
 
-def _write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def write_outputs(result: dict[str, Any], out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
-    _write(os.path.join(out_dir, "chat.json"), json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    _write(os.path.join(out_dir, "chat.md"), render_markdown(result))
-    _write(os.path.join(out_dir, "chat.html"), render_html(result))
+    write_atomic(os.path.join(out_dir, "chat.json"), json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(os.path.join(out_dir, "chat.md"), render_markdown(result))
+    write_atomic(os.path.join(out_dir, "chat.html"), render_html(result))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from html import escape
 from typing import Any
 
+from corpus.files import write_atomic
 from corpus.report import svg
 from corpus.report.html import CSP, CSS
 
@@ -172,16 +172,8 @@ def page(title: str, subtitle: str, sections: list[str]) -> str:
     )
 
 
-def write_text(path: str, text: str) -> None:
-    """Write atomically: a temp file in the same folder, then a rename."""
-    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def write_json(path: str, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
+    write_atomic(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
 
 
 def _jsonable(value: Any) -> Any:

@@ -12,6 +12,7 @@ import shutil
 from safetensors.torch import save_file
 
 from corpus.errors import OutputError
+from corpus.files import write_atomic
 from corpus.tokenization import CHAT_TEMPLATE, load_tokenizer
 from trainer.checkpoint import load_model
 from trainer.model import GPT, to_hf_state_dict
@@ -68,10 +69,7 @@ def set_chat_template(folder: str, template: str = CHAT_TEMPLATE) -> None:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
     config["chat_template"] = template
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(config, indent=2))
 
 
 def export_hf(run: str, out: str, checkpoint: str = "best", overwrite: bool = False) -> dict:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from corpus.files import write_atomic
 from corpus.report import svg
 from corpus.report.html import CSP, CSS
 
@@ -173,8 +174,5 @@ def render(run: str) -> str:
 
 def write_report(run: str) -> str:
     path = os.path.join(run, "report.html")
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(render(run))
-    os.replace(tmp, path)
+    write_atomic(path, render(run))
     return path

@@ -37,7 +37,8 @@ from typing import Any
 import yaml
 
 from corpus.errors import InputError, OutputError
-from trainer.experiment_report import fmt_duration, write_json, write_text
+from corpus.files import write_atomic
+from trainer.experiment_report import fmt_duration, write_json
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
@@ -628,11 +629,11 @@ def write_report(study, p: Plan) -> dict[str, Any]:
             f"# best trial {summary['best']['number']} of sweep {p.cfg.study_name!r}: "
             f"val_bpb {summary['best']['value']:.4f}\n# train it: corpus train TOKENS --config {best_yaml} --out RUN\n"
         )
-        write_text(best_yaml, head + yaml.safe_dump(summary["best"]["config"], sort_keys=False))
+        write_atomic(best_yaml, head + yaml.safe_dump(summary["best"]["config"], sort_keys=False))
         summary["best"]["config_file"] = os.path.abspath(best_yaml)
     write_json(os.path.join(out, "sweep.json"), summary)
-    write_text(os.path.join(out, "sweep.md"), render_markdown(summary))
-    write_text(os.path.join(out, "sweep.html"), render_html(summary))
+    write_atomic(os.path.join(out, "sweep.md"), render_markdown(summary))
+    write_atomic(os.path.join(out, "sweep.html"), render_html(summary))
     return summary
 
 

@@ -37,6 +37,7 @@ import torch.nn as nn
 import yaml
 
 from corpus.errors import CorpusError, InputError, OutputError
+from corpus.files import write_atomic
 from trainer.checkpoint import (
     TOKENIZER,
     checkpoint_dir,
@@ -367,13 +368,6 @@ def _read_json(path: str) -> dict[str, Any]:
         return {}
 
 
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def check_run_folder(out: str, config: TrainConfig, identity: dict[str, Any], overwrite: bool) -> bool:
     """True to resume. Refuses a folder that is not a run, and a run whose model or data differ (naming the
     first difference) unless overwrite."""
@@ -435,7 +429,7 @@ def truncate_metrics(path: str, step: int) -> None:
                 continue  # the half-written last line of a killed run
             if record.get("step", 0) <= step:
                 kept.append(json.dumps(record))
-    _write_atomic(path, "".join(k + "\n" for k in kept))
+    write_atomic(path, "".join(k + "\n" for k in kept))
 
 
 def versions() -> dict[str, str]:
@@ -848,7 +842,7 @@ class Trainer:
 def update_run_json(out: str, values: dict[str, Any]) -> None:
     path = os.path.join(out, "run.json")
     data = {**_read_json(path), **values}
-    _write_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def write_report(out: str) -> None:
@@ -885,7 +879,7 @@ def train(
                 if os.path.exists(os.path.join(out, name)):
                     os.remove(os.path.join(out, name))
             copy_tokenizer(setup.tokenizer_dir, os.path.join(out, TOKENIZER))
-        _write_atomic(os.path.join(out, "config.yaml"), yaml.safe_dump(asdict(setup.config), sort_keys=False))
+        write_atomic(os.path.join(out, "config.yaml"), yaml.safe_dump(asdict(setup.config), sort_keys=False))
         update_run_json(
             out,
             {"status": "running", "config": asdict(setup.config), "tokens": os.path.abspath(tokens),

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from corpus.errors import OutputError
+from corpus.files import write_atomic
 from corpus.report.analyze import DEFAULT_SAMPLE_BYTES, DEFAULT_SAMPLE_ROWS, REPORT_VERSION, analyze
 from corpus.report.html import render_html
 from corpus.report.markdown import render_markdown
@@ -28,13 +29,6 @@ def _names(paths: list[str]) -> list[str]:
     if len(set(names)) < len(names):
         names = [f"{label}: {n}" for label, n in zip("AB", names)]
     return names
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _comparison(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +73,11 @@ def build_report(
         raise OutputError(f"report output {output_dir} exists and is not a directory")
     try:
         os.makedirs(output_dir, exist_ok=True)
-        _write_atomic(
+        write_atomic(
             os.path.join(output_dir, "report.json"), orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
         )
-        _write_atomic(os.path.join(output_dir, "report.md"), render_markdown(reports, names).encode("utf-8"))
-        _write_atomic(os.path.join(output_dir, "index.html"), render_html(reports, names).encode("utf-8"))
+        write_atomic(os.path.join(output_dir, "report.md"), render_markdown(reports, names).encode("utf-8"))
+        write_atomic(os.path.join(output_dir, "index.html"), render_html(reports, names).encode("utf-8"))
     except OSError as err:
         raise OutputError(f"cannot write the report to {output_dir}: {err.strerror or err}") from None
     return result

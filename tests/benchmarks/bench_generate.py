@@ -60,22 +60,12 @@ def kjv_tokenizer(folder: Path, verses: list[str], vocab: int) -> None:
 
 
 def hf_llama(model: GPT):
+    """The same weights as transformers' LlamaForCausalLM, configured as `corpus export` writes it."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    c = model.config
-    config = LlamaConfig(
-        vocab_size=c.vocab_size,
-        hidden_size=c.d_model,
-        intermediate_size=c.d_ff,
-        num_hidden_layers=c.n_layer,
-        num_attention_heads=c.n_head,
-        num_key_value_heads=c.n_kv_head,
-        max_position_embeddings=c.max_seq_len,
-        rope_theta=c.rope_theta,
-        rms_norm_eps=c.norm_eps,
-        tie_word_embeddings=c.tie_embeddings,
-    )
-    hf = LlamaForCausalLM(config)
+    from trainer.hf import llama_config
+
+    hf = LlamaForCausalLM(LlamaConfig.from_dict(llama_config(model, None, None, None)))
     hf.load_state_dict(to_hf_state_dict(model), strict=False)
     hf.generation_config.eos_token_id = None
     hf.generation_config.pad_token_id = 0
