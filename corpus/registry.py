@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -13,9 +14,10 @@ import corpus.processors
 from corpus.errors import RecipeError
 
 
-def step_names() -> list[str]:
-    return sorted(
-        m.name for m in pkgutil.iter_modules(corpus.processors.__path__) if not m.name.startswith("_")
+@functools.cache  # the processors folder is listed once per process, not at every step lookup
+def step_names() -> tuple[str, ...]:
+    return tuple(
+        sorted(m.name for m in pkgutil.iter_modules(corpus.processors.__path__) if not m.name.startswith("_"))
     )
 
 
