@@ -112,6 +112,10 @@ def test_tiny_finetune_lowers_held_out_loss(base_run, chat_dataset, tmp_path, ca
     # run again: resumes (nothing to do), the conversations are not tokenized anew
     assert cli(argv) == 0
     assert json.loads((out / "run.json").read_text())["steps"] == 20
+    # --overwrite on the finished run starts afresh (it once deleted the shards it had just written)
+    short = [a if a != "20" else "2" for a in argv]
+    assert cli(short + ["--overwrite"]) == 0
+    assert json.loads((out / "run.json").read_text())["steps"] == 2
 
 
 def random_llama(folder: Path, tokenizer_dir: Path) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import sys
 from typing import Any
 
@@ -128,9 +129,13 @@ def finetune(
         )
     counts: dict[str, int] = {}
     tokens = data
+    if not is_token_shards(data) and not os.path.isdir(data):
+        raise InputError(f"--data {data}: not found")
+    if overwrite and os.path.isfile(os.path.join(out, "run.json")):
+        # start afresh here, before this run's conversations are staged in `out` (train() would otherwise
+        # remove the earlier run, and with it the shards just written)
+        shutil.rmtree(out)
     if not is_token_shards(data):
-        if not os.path.isdir(data):
-            raise InputError(f"--data {data}: not found")
         chats_dir, tokens = os.path.join(out, "chats"), os.path.join(out, "data")
         # the run folder may hold only what fine-tuning itself put there before a first checkpoint
         counts = filter_chats(data, chats_dir + ".staging", loaded.tokenizer_dir, config.seq_len)
