@@ -4,13 +4,15 @@
 
 MODEL is a trainer run or a local Hugging Face Llama folder. CHATS is a prepared chat dataset (`corpus
 prepare chat`: a `turns` column of {role, content}) or token shards made with the model's tokenizer. A dataset
-is checked conversation by conversation (bad ones are counted under a reason and skipped, never fatal), written
-to RUN/chats and tokenized with the model's tokenizer into RUN/data: the chat template renders each turn, the
-loss mask keeps only the assistant replies (and their <|end|>), and conversations go to the held-out split by
-the hash of their id. Training packs several conversations per window with `doc_attention`, so none attends to
-another, and then runs `trainer.train.train` from the model (resume, checkpoints, early stopping and report
-as in pretraining). With LoRA (peft) only adapters train; checkpoints hold the merged weights, so every other
-command loads the result as a plain model.
+is checked conversation by conversation (bad ones are counted under a reason and skipped, never fatal; one
+longer than the context is cut after its last assistant turn that fits), written to RUN/chats and tokenized
+with the model's tokenizer into RUN/data (trainer/chat_data.py): the model's own chat template renders the
+conversations (corpus's <|bos|><|user|>...<|end|> when the tokenizer has none, and then the run's tokenizer
+carries it), the loss mask keeps only the assistant replies as the template writes them, and conversations go
+to the held-out split by the hash of their id. Training packs several conversations per window with
+`doc_attention`, so none attends to another, and then runs `trainer.train.train` from the model (resume,
+checkpoints, early stopping and report as in pretraining). With LoRA (peft) only adapters train; checkpoints
+hold the merged weights, so every other command loads the result as a plain model.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.errors import InputError
-from corpus.tokenization import CHAT_TEMPLATE, encode_chats, load_tokenizer, tokenize_dataset
+from corpus.tokenization import CHAT_TEMPLATE
 from corpus.tokenization.source import list_dataset_shards
+from trainer.chat_data import CorpusChats, TemplateChats, chat_encoder, write_chat_shards
 from trainer.checkpoint import load_model
-from trainer.hf import chat_template_of, set_chat_template
+from trainer.hf import set_chat_template
 from trainer.train import TrainConfig, train
+
+ChatEncoder = CorpusChats | TemplateChats
 
 ROLES = ("system", "user", "assistant")
 
@@ -53,9 +58,13 @@ def conversation_problem(turns: list[dict[str, Any]] | None) -> str | None:
     return None
 
 
-def filter_chats(dataset: str, out_dir: str, tokenizer_dir: str, max_tokens: int) -> dict[str, int]:
-    """Write the trainable conversations of `dataset` to out_dir/data.parquet; counts per reason."""
-    tok = load_tokenizer(tokenizer_dir)
+def filter_chats(
+    dataset: str, out_dir: str, tokenizer_dir: str, max_tokens: int, encoder: ChatEncoder | None = None
+) -> dict[str, int]:
+    """Write the trainable conversations of `dataset` to out_dir/data.parquet; counts per reason. One longer
+    than max_tokens is cut after its last assistant turn that fits (truncated_at_turn), skipped only when its
+    first exchange does not (too_long)."""
+    encoder = encoder or chat_encoder(tokenizer_dir)
     shards = list_dataset_shards(dataset)
     keep: dict[str, list] = {"id": [], "text": [], "turns": []}
     counts = {"conversations": 0, "kept": 0}
@@ -70,18 +79,24 @@ def filter_chats(dataset: str, out_dir: str, tokenizer_dir: str, max_tokens: int
             counts["conversations"] += 1
             reason = conversation_problem(turns)
             if reason is None:
-                encoded = encode_chats(tok, [turns])[0]
-                if encoded is None:
-                    reason = "empty_conversation"
-                elif len(encoded[0]) + 1 > max_tokens:  # + the end-of-document token
-                    reason = "longer_than_context"
+                turns = [{"role": t["role"], "content": t["content"]} for t in turns]
+                encoded = encoder.encode(turns)
+                if isinstance(encoded, str):
+                    reason = encoded
+                elif len(encoded.ids) + 1 > max_tokens:  # + the end-of-document token
+                    fitting = [n for n, end in encoded.reply_ends if end + 1 <= max_tokens]
+                    if fitting:
+                        turns = turns[: fitting[-1]]
+                        counts["truncated_at_turn"] = counts.get("truncated_at_turn", 0) + 1
+                    else:
+                        reason = "too_long"
             if reason:
                 counts[reason] = counts.get(reason, 0) + 1
                 continue
             counts["kept"] += 1
             keep["id"].append(ids[i] if ids[i] is not None else f"{os.path.basename(path)}:{i}")
             keep["text"].append("\n\n".join(f"{t['role']}: {t['content']}" for t in turns))
-            keep["turns"].append([{"role": t["role"], "content": t["content"]} for t in turns])
+            keep["turns"].append(turns)
     if not keep["id"]:
         raise InputError(
             f"{dataset}: none of its {counts['conversations']:,} conversations can be trained on ({counts})"
@@ -119,12 +134,11 @@ def finetune(
             raise InputError(f"seq_len {config.seq_len} is longer than the model's {positions} positions")
         config.seq_len = positions  # the preset's default, shortened to what the model has
     config.lora = lora or config.lora
-    template = chat_template_of(loaded.tokenizer_dir)
-    if template != CHAT_TEMPLATE:
+    encoder = chat_encoder(loaded.tokenizer_dir)
+    if encoder.template is None:
         print(
-            f"corpus: note: {model} has {'another' if template else 'no'} chat template; conversations are "
-            "encoded with corpus's (<|bos|><|user|>...<|end|><|assistant|>...<|end|>), and the run's tokenizer "
-            "carries it",
+            f"corpus: note: {model} has no chat template; conversations are encoded with corpus's "
+            "(<|bos|><|user|>...<|end|><|assistant|>...<|end|>), and the run's tokenizer carries it",
             file=sys.stderr,
         )
     counts: dict[str, int] = {}
@@ -138,28 +152,33 @@ def finetune(
     if not is_token_shards(data):
         chats_dir, tokens = os.path.join(out, "chats"), os.path.join(out, "data")
         # the run folder may hold only what fine-tuning itself put there before a first checkpoint
-        counts = filter_chats(data, chats_dir + ".staging", loaded.tokenizer_dir, config.seq_len)
+        counts = filter_chats(data, chats_dir + ".staging", loaded.tokenizer_dir, config.seq_len, encoder)
         if os.path.isdir(chats_dir) and _same_file(chats_dir, chats_dir + ".staging"):
             _remove_tree(chats_dir + ".staging")  # unchanged: keep the old file, so the shards stay current
         else:
             _remove_tree(chats_dir)
             os.replace(chats_dir + ".staging", chats_dir)
-        tokenize_dataset(chats_dir, loaded.tokenizer_dir, tokens, val_fraction=val_fraction, seed=config.seed,
-                         overwrite=True)  # fmt: skip
-        skipped = {k: v for k, v in counts.items() if k not in ("conversations", "kept")}
-        print(
-            f"conversations: {counts['kept']:,} of {counts['conversations']:,} kept"
-            + (f"; skipped {', '.join(f'{k} {v:,}' for k, v in sorted(skipped.items()))}" if skipped else ""),
-            file=sys.stderr,
-        )
+        write_chat_shards(chats_dir, encoder, tokens, val_fraction=val_fraction, seed=config.seed)
+        print(conversations_line(counts, config.seq_len), file=sys.stderr)
     summary = train(
         config, tokens, out, init_from=model, overwrite=overwrite, on_eval=on_eval, progress=progress
     )
-    set_chat_template(os.path.join(out, "tokenizer"), CHAT_TEMPLATE)
+    if encoder.template is None:  # the run's chats, serve and evaluate render what it was trained on
+        set_chat_template(os.path.join(out, "tokenizer"), CHAT_TEMPLATE)
     summary["conversations"] = counts
     with open(os.path.join(out, "conversations.json"), "w", encoding="utf-8") as f:
         json.dump(counts, f, indent=2)
     return summary
+
+
+def conversations_line(counts: dict[str, int], seq_len: int) -> str:
+    skipped = {k: v for k, v in counts.items() if k not in ("conversations", "kept", "truncated_at_turn")}
+    cut = counts.get("truncated_at_turn", 0)
+    return (
+        f"conversations: {counts['kept']:,} of {counts['conversations']:,} kept"
+        + (f" ({cut:,} cut after the last reply that fits {seq_len} tokens)" if cut else "")
+        + (f"; skipped {', '.join(f'{k} {v:,}' for k, v in sorted(skipped.items()))}" if skipped else "")
+    )
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -56,6 +56,9 @@ def chat_template_of(folder: str) -> str | None:
     if os.path.isfile(config):
         with open(config, encoding="utf-8") as f:
             template = json.load(f).get("chat_template")
+        if isinstance(template, list):  # named templates: [{"name": "default", "template": ...}, ...]
+            named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+            template = named.get("default")
         if isinstance(template, str) and template:
             return template
     return None
