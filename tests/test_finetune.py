@@ -315,3 +315,5 @@ def test_hf_model_with_own_template_finetunes_end_to_end(chatml_llama, chat_data
     assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     assert cli(["export", str(out), "--hf", str(export), "--checkpoint", "last"]) == 0
     assert AutoTokenizer.from_pretrained(export).chat_template == CHATML
+    # transformers' generate() on the export ends a reply where the template ends a turn
+    assert json.loads((export / "generation_config.json").read_text())["eos_token_id"] == [50256, 50258]

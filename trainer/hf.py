@@ -17,6 +17,9 @@ from corpus.tokenization import CHAT_TEMPLATE, load_tokenizer
 from trainer.checkpoint import load_model
 from trainer.model import GPT, to_hf_state_dict
 
+# end-of-turn tokens of chat templates: corpus's, ChatML's, Llama 3's, Gemma's
+END_OF_TURN = ("<|end|>", "<|im_end|>", "<|eot_id|>", "<end_of_turn>")
+
 
 def llama_config(model: GPT, bos_id: int | None, eos_id: int, pad_id: int | None) -> dict:
     """transformers' LlamaConfig for this model, as transformers itself serializes it."""
@@ -88,7 +91,6 @@ def export_hf(run: str, out: str, checkpoint: str = "best", overwrite: bool = Fa
                 f"--hf {out} exists and is not empty; choose another folder (or --overwrite one we wrote)"
             )
     tok = load_tokenizer(loaded.tokenizer_dir)
-    end_id = tok.tokenizer.token_to_id("<|end|>")
     pad_id = tok.tokenizer.token_to_id("<|pad|>")
     tmp = out.rstrip("/") + ".tmp-export"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -98,8 +100,9 @@ def export_hf(run: str, out: str, checkpoint: str = "best", overwrite: bool = Fa
     config = llama_config(loaded.model, tok.bos_id, tok.eos_id, pad_id)
     with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
-    # a chat reply ends at <|end|>; plain text at the end-of-document token
-    eos = [tok.eos_id] + ([end_id] if end_id is not None else [])
+    # a chat reply ends at its template's end-of-turn token; plain text at the end-of-document token
+    ends = [tok.tokenizer.token_to_id(t) for t in END_OF_TURN]
+    eos = [tok.eos_id] + [i for i in ends if i is not None and i != tok.eos_id]
     GenerationConfig(bos_token_id=tok.bos_id, eos_token_id=eos, pad_token_id=pad_id).save_pretrained(tmp)
     if os.path.exists(out):
         shutil.rmtree(out)
