@@ -5,6 +5,7 @@ unknown model, wrong key, a port in use). Also `corpus chat` with a piped script
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -49,32 +50,43 @@ def gen(run):
     return Generator.load(str(run))
 
 
+@contextlib.contextmanager
+def serving(args: list[str]):
+    """`corpus serve ... --port 0` in its own process; yields its base URL once /health answers."""
+    proc = subprocess.Popen(
+        [*CORPUS, "serve", *args, "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = ""
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and "serving" not in line:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail(f"corpus serve exited with {proc.returncode}")
+        port = int(re.search(r":(\d+)/v1", line).group(1))
+        url = f"http://127.0.0.1:{port}"
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        for _ in range(300):
+            try:
+                if http(f"{url}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(run):
-    """`corpus serve RUN --port 0` in its own process; yields its base URL."""
-    args = [*CORPUS, "serve", str(run), "--port", "0", "--api-key", KEY, "--max-body-bytes", "20000",
-            "--max-prompt-tokens", "300", "--max-batch", "8", "--threads", "1"]  # fmt: skip
-    proc = subprocess.Popen(
-        args, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-    )
-    line = ""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and "serving" not in line:
-        line = proc.stderr.readline()
-        if not line and proc.poll() is not None:
-            pytest.fail(f"corpus serve exited with {proc.returncode}")
-    port = int(re.search(r":(\d+)/v1", line).group(1))
-    url = f"http://127.0.0.1:{port}"
-    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-    for _ in range(300):
-        try:
-            if http(f"{url}/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    args = [str(run), "--api-key", KEY, "--max-body-bytes", "20000", "--max-prompt-tokens", "300",
+            "--max-batch", "8", "--threads", "1"]  # fmt: skip
+    with serving(args) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +304,40 @@ def test_engine_serves_a_transformers_model(tmp_path, shared):
     assert "".join(v for k, v in streamed if k == "text") == expected.text
     assert streamed[-1] == ("done", expected) and whole == [("done", expected)]
     assert cancelled == 1
+
+
+def test_request_over_the_timeout_is_504_and_frees_its_row(run, tmp_path):
+    """--timeout 0.5 on a model that needs seconds for a 1000-token reply (about 4 s here, 1 thread): the
+    request gets a 504 in OpenAI's shape, streamed ones an error event, each row is freed at the next step,
+    and a short request afterwards is answered."""
+    import openai
+    from openai import OpenAI
+    from tiny_models import make_run
+
+    slow = make_run(
+        tmp_path, run / "tokenizer", d_model=384, n_layer=6, n_head=6, n_kv_head=2, max_seq_len=1024
+    )
+    args = [str(slow), "--timeout", "0.5", "--max-batch", "1", "--threads", "1"]
+    with serving(args) as url:
+        client = OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=120)
+        with pytest.raises(openai.InternalServerError) as err:
+            client.completions.create(model="run", prompt="Once", max_tokens=1000, temperature=0)
+        assert err.value.status_code == 504 and err.value.body["code"] == "timeout"
+        assert "timed out after 0.5 s" in err.value.body["message"]
+        with pytest.raises(openai.APIError) as err:  # the stream began (200): the error is its last event
+            list(
+                client.completions.create(
+                    model="run", prompt="Once", max_tokens=1000, temperature=0, stream=True
+                )
+            )
+        assert err.value.body["code"] == "timeout"
+        for _ in range(200):
+            health = http(f"{url}/health")[1]
+            if health["cancelled"] == 2:
+                break
+            time.sleep(0.05)
+        assert health["cancelled"] == 2 and health["active"] == 0 and health["waiting"] == 0
+        reply = client.completions.create(model="run", prompt="Once", max_tokens=2, temperature=0)
+        assert reply.choices[0].finish_reason == "length" and reply.usage.completion_tokens == 2
+    done = subprocess.run([*CORPUS, "serve", str(slow), "--timeout", "0"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--timeout" in done.stderr

@@ -13,7 +13,8 @@ sent. Each row keeps its own sampling settings and seed. Models that run on tran
 Llama-shaped) are served one request at a time.
 
 Guards: the request body size (413), the prompt length and max_tokens (400 / 422), a bounded queue (429 when
-full), a per-request timeout, the API key when one is set (401), the model name (404); every error in OpenAI's
+full), a per-request timeout (504 with code "timeout", or that error as the last event of a stream; the row is
+freed), the API key when one is set (401), the model name (404); every error in OpenAI's
 shape {"error": {"message", "type", "param", "code"}}. The server binds loopback unless told otherwise. A client
 that disconnects (mid-stream, or while waiting) frees its row at the next step.
 """
@@ -383,7 +384,8 @@ def create_app(gen: Generator, cfg: ServeConfig):
 
     async def run(request: Request, ids: list[int], gen_cfg: GenerationConfig, stream: bool):
         """Events of one generation: ("text", piece)... (when streaming), then ("done", Completion) or
-        ("error", message). Leaving early (disconnect, timeout, a closed stream) cancels the request's row."""
+        ("error", message) or ("timeout", message). Leaving early (disconnect, timeout, a closed stream)
+        cancels the request's row, which the worker frees at its next step."""
         pending = Pending(ids, gen_cfg, asyncio.get_running_loop(), asyncio.Queue(), stream)
         engine.submit(pending)
         deadline = time.monotonic() + cfg.request_timeout_s
@@ -391,7 +393,7 @@ def create_app(gen: Generator, cfg: ServeConfig):
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    yield "error", f"timed out after {cfg.request_timeout_s:g} s"
+                    yield "timeout", f"the request timed out after {cfg.request_timeout_s:g} s"
                     return
                 try:
                     kind, value = await asyncio.wait_for(pending.events.get(), timeout=min(left, 1.0))
@@ -411,8 +413,10 @@ def create_app(gen: Generator, cfg: ServeConfig):
 
     async def collect(request: Request, ids, gen_cfg) -> Completion:
         async for kind, value in run(request, ids, gen_cfg, stream=False):
+            if kind == "timeout":
+                raise APIError(504, value, "server_error", code="timeout")
             if kind == "error":
-                raise APIError(504 if "timed out" in value else 500, value, "server_error")
+                raise APIError(500, value, "server_error")
             if kind == "done":
                 return value
         raise APIError(499, "client disconnected", "server_error")
@@ -430,8 +434,9 @@ def create_app(gen: Generator, cfg: ServeConfig):
                 elif kind == "done":
                     yield f"data: {json.dumps(chunk('', value.finish_reason, usage(value)))}\n\n"
                     yield "data: [DONE]\n\n"
-                else:
-                    yield f"data: {json.dumps(APIError(500, value, 'server_error').body())}\n\n"
+                else:  # the status line is sent already: the error is the last event
+                    code = "timeout" if kind == "timeout" else None
+                    yield f"data: {json.dumps(APIError(500, value, 'server_error', code=code).body())}\n\n"
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

@@ -30,7 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--max-prompt-tokens", type=int, help="longest prompt (default: the model's positions - 1)"
     )
     p.add_argument("--max-tokens-limit", type=int, help="largest max_tokens (default: the model's positions)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds a request may take (300)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds a request may take, queueing included; longer ones get 504 (300)",
+    )
     p.set_defaults(func=run)
 
 
@@ -42,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("max_batch", "max_queue", "max_body_bytes"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+    if not args.timeout > 0:
+        raise InputError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if not 0 <= args.port < 65536:
         raise InputError(f"--port {args.port} is not a port number")
     bind(args.host, args.port).close()  # a taken port is one line before the model loads
