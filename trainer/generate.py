@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -324,6 +325,140 @@ def last_logits(
     return F.linear(_norm(model.norm.weight, x[:, -1], c.norm_eps), model.lm_head.weight)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# the one-token decode step on fused weights
+#
+# At batch 1 a decode step of a small model is a few hundred tiny ops, and on the CPU each costs a few
+# microseconds of dispatch whatever its size: the step's time is the count of ops plus the bytes of weights
+# read. So the step runs on a copy of the weights laid out for it, made once per model (and again only when
+# a parameter changed): q, k and v in one matrix and gate and up in one, each stored input-major ((in, out),
+# the layout a one-row matrix product reads fastest), the RMSNorm weights folded into the matrix that
+# follows the norm, the residual additions fused into the output products (addmm), and the rotary tables
+# laid out so one multiply-add rotates the queries and keys of every head together.
+
+FUSED_WEIGHTS_MAX_BYTES = 1 << 30  # a larger model decodes on its own weights (the copy would double memory)
+
+
+@dataclass
+class DecodeWeights:
+    """A model's weights laid out for `decode_step`."""
+
+    layers: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # qkv, o, gate_up, down
+    embed: torch.Tensor  # (vocab, d_model): the model's own embedding
+    head: torch.Tensor  # (d_model, vocab): lm_head with the final norm's weight folded in
+    cos: torch.Tensor  # (max_len, 1, 2, head_dim / 2)
+    sin: torch.Tensor  # (max_len, 1, 2, head_dim / 2), first half negated: rotate_half's sign
+    n_head: int
+    n_kv_head: int
+    eps: float
+    version: tuple  # the parameters' storage and version counters when this was built
+
+
+_decode_weights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _parameters_version(model: GPT) -> tuple:
+    # an optimizer step, load_state_dict or .to() changes a parameter's version counter or its storage
+    return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in model.parameters())
+
+
+def decode_weights(model: GPT) -> DecodeWeights | None:
+    """The model's weights for `decode_step`, built once and rebuilt when a parameter changed; None where the
+    plain path runs instead (not fp32: folding the norms would change low-precision rounding; or too big)."""
+    p = next(model.parameters())
+    size = sum(t.numel() * t.element_size() for t in model.parameters())
+    if p.dtype != torch.float32 or size > FUSED_WEIGHTS_MAX_BYTES or not _plain_linears(model):
+        return None
+    version = _parameters_version(model)
+    built = _decode_weights.get(model)
+    if built is None or built.version != version:
+        built = _build_decode_weights(model, version)
+        _decode_weights[model] = built
+    return built
+
+
+def _plain_linears(model: GPT) -> bool:
+    # a projection wrapped by peft (LoRA) computes more than its .weight: such a model keeps the plain path
+    projections = [model.lm_head]
+    for block in model.layers:
+        attn, mlp = block.self_attn, block.mlp
+        projections += [attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj, mlp.gate_proj, mlp.up_proj]
+        projections.append(mlp.down_proj)
+    return all(type(m) is torch.nn.Linear for m in projections)
+
+
+@torch.no_grad()
+def _build_decode_weights(model: GPT, version: tuple) -> DecodeWeights:
+    c = model.config
+    layers = []
+    for block in model.layers:
+        attn, mlp = block.self_attn, block.mlp
+        qkv = torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight])
+        gate_up = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])
+        layers.append(
+            (
+                (qkv * block.input_layernorm.weight).t().contiguous(),
+                attn.o_proj.weight.t().contiguous(),
+                (gate_up * block.post_attention_layernorm.weight).t().contiguous(),
+                mlp.down_proj.weight.t().contiguous(),
+            )
+        )
+    half = c.head_dim // 2
+    sign = torch.cat([-torch.ones(half), torch.ones(half)]).to(model.rope_sin)
+    return DecodeWeights(
+        layers=layers,
+        embed=model.embed_tokens.weight,
+        head=(model.lm_head.weight * model.norm.weight).t().contiguous(),
+        cos=model.rope_cos.view(-1, 1, 2, half).clone(),
+        sin=(model.rope_sin * sign).view(-1, 1, 2, half),
+        n_head=c.n_head,
+        n_kv_head=c.n_kv_head,
+        eps=c.norm_eps,
+        version=version,
+    )
+
+
+def decode_step(
+    w: DecodeWeights,
+    tokens: torch.Tensor,
+    cache: KVCache,
+    position: int | torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Logits (B, vocab) of one new token per row (tokens (B,)) at slot `cache.length`; its keys and values
+    go into the cache. position: every row's (an int) or each row's ((B,) tensor); attn_mask: (B, 1, 1,
+    slots + 1) boolean, True on the slots a row may attend (None: all). The same computation as
+    `last_logits(model, tokens[:, None], cache, ...)`, in another order (equal within float rounding)."""
+    B, S = tokens.shape[0], cache.length
+    if S >= cache.max_len:
+        raise ValueError(f"KV cache holds {cache.max_len} positions, {S + 1} asked")
+    H, KV = w.n_head, w.n_kv_head
+    cos, sin = w.cos[position], w.sin[position]  # (1 or B, 1, 2, half): broadcast over heads
+    x = F.embedding(tokens, w.embed)
+    d = x.shape[-1]
+    for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.layers):
+        qkv = torch.mm(F.rms_norm(x, (d,), eps=w.eps), qkv_w).view(B, H + 2 * KV, 2, -1)
+        qk = qkv[:, : H + KV]
+        qk = torch.addcmul(
+            qk * cos, qk.flip(2), sin
+        )  # x cos + rotate_half(x) sin, heads (B, H + KV, 2, half)
+        keys, values = cache.k[i], cache.v[i]
+        keys.select(2, S).copy_(qk[:, H:].reshape(B, KV, -1))
+        values.select(2, S).copy_(qkv[:, H + KV :].reshape(B, KV, -1))
+        y = F.scaled_dot_product_attention(
+            qk[:, :H].reshape(B, H, 1, -1),
+            keys.narrow(2, 0, S + 1),
+            values.narrow(2, 0, S + 1),
+            attn_mask=attn_mask,
+            enable_gqa=KV != H,
+        )
+        x = torch.addmm(x, y.view(B, -1), o_w)
+        gate, up = torch.mm(F.rms_norm(x, (d,), eps=w.eps), gate_up_w).chunk(2, dim=-1)
+        x = torch.addmm(x, F.silu(gate).mul_(up), down_w)
+    cache.length = S + 1
+    return torch.mm(F.rms_norm(x, (d,), eps=w.eps), w.head)
+
+
 def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (B, P) padded on the left, valid (B, P) True on real tokens)."""
     width = max(len(p) for p in prompts)
@@ -353,6 +488,8 @@ class DecodeBatch:
         self.start = torch.zeros(0, dtype=torch.long)  # first slot of each row
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
+        self.weights: DecodeWeights | None = None  # the fused decode step's (None: the plain path)
+        self.aligned = True  # every row starts at slot 0: positions equal slots, no padding to mask
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -362,6 +499,7 @@ class DecodeBatch:
         """Prefill new sequences (one left-padded forward pass), sample their first tokens, merge them in."""
         if not seqs:
             return
+        self.weights = decode_weights(self.model)  # checked at every join: the model may have trained since
         ids, valid = _left_pad([s.prompt_ids for s in seqs], self.pad_id, self.device)
         B, P = ids.shape
         cache = KVCache(self.model.config, B, P, self.device, self.dtype)
@@ -389,12 +527,20 @@ class DecodeBatch:
             self._reserve(S + 1)
             cache = self.cache
         self.valid[:, S] = True
-        last = torch.tensor([s.token_ids[-1] for s in self.rows], device=self.device)[:, None]
-        if bool((self.start == 0).all()):
-            logits = last_logits(self.model, last, cache)  # positions equal slots, every slot valid
+        last = torch.tensor([s.token_ids[-1] for s in self.rows], device=self.device)
+        if self.weights is not None:
+            if self.aligned:
+                logits = decode_step(self.weights, last, cache, S)
+            else:
+                positions = (S - self.start).to(self.device)
+                logits = decode_step(self.weights, last, cache, positions, self.valid[:, None, None, : S + 1])
+        elif self.aligned:
+            logits = last_logits(self.model, last[:, None], cache)  # positions equal slots, all valid
         else:
             positions = (S - self.start).to(self.device)[:, None]
-            logits = last_logits(self.model, last, cache, positions, self.valid[:, None, None, : S + 1])
+            logits = last_logits(
+                self.model, last[:, None], cache, positions, self.valid[:, None, None, : S + 1]
+            )
         for seq, token in zip(self.rows, sample_tokens(logits, self.rows), strict=True):
             seq.push(token)
         self.drop_finished()
@@ -425,6 +571,7 @@ class DecodeBatch:
         merged.length = S
         self.cache, self.valid = merged, valid
         self.start = torch.cat([self.start, new_start + shift])
+        self.aligned = bool((self.start == 0).all())
 
     def _reserve(self, capacity: int) -> None:
         """Room for `capacity` slots (a row was given more tokens than planned: never in normal use)."""
@@ -459,6 +606,7 @@ class DecodeBatch:
             self.cache.max_len -= cut
             self.valid = self.valid[:, cut:]
             self.start = self.start - cut
+        self.aligned = bool((self.start == 0).all())
 
 
 # --------------------------------------------------------------------------------------------------------------
