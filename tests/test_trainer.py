@@ -147,6 +147,53 @@ def test_import_random_llama_and_continue(kjv_tokens, tmp_path):  # noqa: F811
     assert summary["config"]["n_kv_head"] == 2 and summary["config"]["d_model"] == 64  # the model's shape
 
 
+@pytest.mark.parametrize("tied", [False, True])
+def test_training_loss_and_gradients_equal_transformers(tied):
+    """The training path (stacked projections, Rotary, RMSNormFunction, the chunked LinearCrossEntropy) gives
+    transformers' loss and every parameter's gradient on the same weights, masked targets included; and the
+    positions + mask path gives the plain path's loss."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    import trainer.model as model_module
+    from trainer.hf import llama_config
+    from trainer.model import GPT, IGNORE_INDEX, ModelConfig, apply_rotary, to_hf_state_dict
+
+    torch.manual_seed(0)
+    ours = GPT(ModelConfig(vocab_size=300, n_layer=2, n_head=4, n_kv_head=2, d_model=64, max_seq_len=40,
+                           tie_embeddings=tied, rope_theta=5000.0))  # fmt: skip
+    theirs = LlamaForCausalLM(LlamaConfig(**llama_config(ours, None, 0, None), attn_implementation="sdpa"))
+    theirs.load_state_dict(to_hf_state_dict(ours), strict=not tied)
+    idx = torch.randint(0, 300, (3, 40), generator=torch.Generator().manual_seed(2))
+    targets = torch.randint(0, 300, (3, 40), generator=torch.Generator().manual_seed(3))
+    targets[0, :7] = IGNORE_INDEX
+    old_chunk, model_module.LOSS_CHUNK = model_module.LOSS_CHUNK, 32  # several chunks, a partial last one
+    try:
+        loss = ours(idx, targets)
+    finally:
+        model_module.LOSS_CHUNK = old_chunk
+    loss.backward()
+    logits = theirs(input_ids=idx).logits
+    expected = torch.nn.functional.cross_entropy(
+        logits.view(-1, 300), targets.view(-1), ignore_index=IGNORE_INDEX
+    )
+    expected.backward()
+    assert abs(loss.item() - expected.item()) <= 1e-5
+    grads = {n: p.grad for n, p in theirs.named_parameters()}
+    for name, p in ours.named_parameters():
+        hf_name = name if name == "lm_head.weight" else "model." + name
+        assert (p.grad - grads[hf_name]).abs().max().item() <= 1e-5, name
+    # explicit positions and a causal boolean mask take the same path as the default
+    positions = torch.arange(40).expand(3, 40)
+    mask = torch.ones(40, 40, dtype=torch.bool).tril()[None, None]
+    with torch.no_grad():
+        assert abs(ours(idx, targets, positions=positions, attn_mask=mask).item() - loss.item()) <= 1e-5
+    # Rotary is transformers' rotate-half rotation
+    x = torch.randn(2, 5, 3, 16)
+    cos, sin = ours.rope_cos[:5, :8][None, :, None], ours.rope_sin[:5, :8][None, :, None]
+    ref = apply_rotary(x.transpose(1, 2), ours.rope_cos[:5][None, None], ours.rope_sin[:5][None, None])
+    assert torch.allclose(model_module.Rotary.apply(x, cos, sin).transpose(1, 2), ref, atol=1e-6)
+
+
 def test_sigkill_then_resume_logs_the_same_losses(kjv_tokens, tmp_path):  # noqa: F811
     args = ["train", str(kjv_tokens), "--config", "tiny", "-q", "--max-steps", "30"]
     args += [f"--set={s}" for s in SMALL + ["eval_every=10", "checkpoint_every=4", "dropout=0.1"]]

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 IGNORE_INDEX = -100  # targets equal to this are not trained on (masked prompt tokens, padding)
+LOSS_CHUNK = 512  # rows of logits made at a time by the training loss (LinearCrossEntropy)
 
 
 @dataclass
@@ -82,8 +83,66 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x (B, H, T, D); cos and sin (B, 1, T, D)."""
+    """x (B, H, T, D); cos and sin (B, 1, T, D). The reference form (transformers'); the model uses Rotary."""
     return x * cos + rotate_half(x) * sin
+
+
+def _rotate_halves(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """apply_rotary written on the two halves of the head dimension: out1 = x1 cos - x2 sin, out2 = x2 cos +
+    x1 sin, with cos and sin the half tables (..., D/2). No concatenation, no negated copy."""
+    x1, x2 = x.chunk(2, dim=-1)
+    out = torch.empty(x.shape, dtype=torch.result_type(x, cos), device=x.device)
+    out1, out2 = out.chunk(2, dim=-1)
+    torch.mul(x1, cos, out=out1)
+    out1.addcmul_(x2, sin, value=-1.0)
+    torch.mul(x2, cos, out=out2)
+    out2.addcmul_(x1, sin)
+    return out
+
+
+class Rotary(torch.autograd.Function):
+    """Rotary embedding of x (B, T, heads, D) with half tables cos, sin (B or 1, T, 1, D/2). A rotation's
+    gradient is the inverse rotation (sin negated), so backward keeps only the tables: autograd would keep x
+    and run twice the elementwise passes."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(cos, sin)
+        ctx.x_dtype = x.dtype
+        return _rotate_halves(x, cos, sin)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        cos, sin = ctx.saved_tensors
+        return _rotate_halves(grad, cos, -sin).to(ctx.x_dtype), None, None
+
+
+class RMSNormFunction(torch.autograd.Function):
+    """weight * x / rms(x), computed in fp32 like transformers' LlamaRMSNorm and cast back to x's dtype before
+    the weight. Written out with its backward: autograd's runs a dozen elementwise passes over the
+    activations for the composite, this one six."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+        xf = x.float()
+        rstd = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+        normed = (xf * rstd).to(x.dtype)
+        ctx.save_for_backward(normed, rstd, weight)
+        return weight * normed
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        normed, rstd, weight = ctx.saved_tensors
+        grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = (grad * normed).reshape(-1, normed.shape[-1]).sum(0).to(weight.dtype)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            g = (grad * weight).float()
+            n = normed.float()
+            # d/dx of x * rstd(x): rstd * (g - n * mean(g * n))
+            grad_x = ((g - n * (g * n).mean(-1, keepdim=True)) * rstd).to(normed.dtype)
+        return grad_x, grad_weight, None
 
 
 class RMSNorm(nn.Module):
@@ -94,8 +153,60 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # in fp32 like transformers' LlamaRMSNorm, then back to the activation dtype (bf16 under autocast)
-        normed = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps).to(x.dtype)
-        return self.weight * normed
+        return RMSNormFunction.apply(x, self.weight, self.eps)
+
+
+class LinearCrossEntropy(torch.autograd.Function):
+    """cross_entropy(x @ weight.T, targets, reduction="sum") for training, a chunk of rows at a time: each
+    chunk's logits are made, turned into the loss and at once into the gradients, then dropped; backward only
+    scales them. The (rows, vocab) fp32 logits and their gradient (67 MB each at batch 8 x 256 tokens,
+    vocabulary 8,192) never exist, and a chunk's passes stay in cache. The matrix products are the plain
+    path's; the loss agrees to float32 rounding.
+
+    With p = exp(logits - max), s its row sums and c the rows counted (target not IGNORE_INDEX), the
+    gradient of the logits is c/s * p - onehot(target), so: grad_x = c/s * (p @ weight) - c * weight[target]
+    and grad_weight = p.T @ (c/s * x) - scatter of c * x to the target rows. The softmax is never
+    normalized nor the one-hot subtracted over the (rows, vocab) matrix: three passes over it, not six."""
+
+    @staticmethod
+    def forward(
+        ctx, x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int
+    ) -> torch.Tensor:
+        want_x, want_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_x = torch.empty_like(x) if want_x else None
+        grad_w = torch.zeros_like(weight) if want_w else None
+        total = torch.zeros((), dtype=torch.float32, device=x.device)
+        # one buffer for every chunk's logits: a fresh large tensor per chunk costs page faults on the CPU
+        buffer = torch.empty(min(chunk, x.shape[0]), weight.shape[0], dtype=x.dtype, device=x.device)
+        for start in range(0, x.shape[0], chunk):
+            xc, tc = x[start : start + chunk], targets[start : start + chunk]
+            counted = (tc != IGNORE_INDEX)[:, None].to(x.dtype)
+            safe = tc.clamp(min=0)  # an ignored row's target is any valid index; counted is 0 there
+            logits = torch.mm(xc, weight.t(), out=buffer[: len(xc)])
+            top = logits.amax(-1, keepdim=True)
+            target_logit = logits.gather(1, safe[:, None])
+            p = logits.sub_(top).exp_()
+            sums = p.sum(-1, keepdim=True)
+            total += ((sums.log() + top - target_logit) * counted).sum()
+            scale = counted / sums
+            if want_x:
+                gx = torch.mm(p, weight, out=grad_x[start : start + chunk])
+                gx.mul_(scale).sub_(weight[safe] * counted)
+            if want_w:
+                grad_w.addmm_(p.t(), xc * scale)
+                grad_w.index_add_(0, safe, xc * counted, alpha=-1)
+        ctx.save_for_backward(grad_x, grad_w)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        grad_x, grad_w = ctx.saved_tensors
+        return (
+            grad_x * grad if grad_x is not None else None,
+            grad_w * grad if grad_w is not None else None,
+            None,
+            None,
+        )
 
 
 class KVCache:
@@ -137,6 +248,20 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(config.n_head * config.head_dim, config.d_model, bias=False)
         self.dropout = config.dropout
 
+    def projections(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Queries and keys side by side (B, T, n_head + n_kv_head, head_dim), so one rotary call serves both,
+        and values (B, T, n_kv_head, head_dim). Plain linear layers run as one matrix product on their stacked
+        weights (a larger product uses the CPU better, and backward adds one input gradient, not three);
+        LoRA-wrapped ones (peft) through their own modules."""
+        B, T, _ = x.shape
+        H, KV, D = self.n_head, self.n_kv_head, self.head_dim
+        if type(self.q_proj) is type(self.k_proj) is type(self.v_proj) is nn.Linear:
+            weight = torch.cat((self.q_proj.weight, self.k_proj.weight, self.v_proj.weight))
+            qk, v = F.linear(x, weight).view(B, T, H + 2 * KV, D).split((H + KV, KV), dim=2)
+            return qk, v
+        qk = torch.cat((self.q_proj(x).view(B, T, H, D), self.k_proj(x).view(B, T, KV, D)), dim=2)
+        return qk, self.v_proj(x).view(B, T, KV, D)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -145,11 +270,11 @@ class Attention(nn.Module):
         attn_mask: torch.Tensor | None,
         cache: KVCache | None,
     ) -> torch.Tensor:
+        """cos, sin: half rotary tables (B or 1, T, 1, head_dim / 2)."""
         B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.n_head, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, self.n_kv_head, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        qk, v = self.projections(x)
+        q, k = Rotary.apply(qk, cos, sin).split((self.n_head, self.n_kv_head), dim=2)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, heads, T, head_dim)
         past = cache.length if cache is not None else 0
         if cache is not None:
             k, v = cache.update(self.layer, k, v)
@@ -177,7 +302,11 @@ class MLP(nn.Module):
         self.down_proj = nn.Linear(config.d_ff, config.d_model, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        if type(self.gate_proj) is type(self.up_proj) is nn.Linear:  # one product, as in Attention
+            gate, up = F.linear(x, torch.cat((self.gate_proj.weight, self.up_proj.weight))).chunk(2, dim=-1)
+        else:
+            gate, up = self.gate_proj(x), self.up_proj(x)
+        return self.down_proj(F.silu(gate) * up)
 
 
 class Block(nn.Module):
@@ -251,21 +380,37 @@ class GPT(nn.Module):
                 raise ValueError(
                     f"sequence of {past + T} tokens, the model has {self.config.max_seq_len} positions"
                 )
-            cos = self.rope_cos[past : past + T][None, None]
-            sin = self.rope_sin[past : past + T][None, None]
+            cos, sin = (
+                self.rope_cos[past : past + T][None, :, None],
+                self.rope_sin[past : past + T][None, :, None],
+            )
         else:
             if int(positions.max()) >= self.config.max_seq_len:
                 raise ValueError(
                     f"position {int(positions.max())} beyond the model's {self.config.max_seq_len}"
                 )
-            cos, sin = self.rope_cos[positions][:, None], self.rope_sin[positions][:, None]
+            cos, sin = self.rope_cos[positions][:, :, None], self.rope_sin[positions][:, :, None]
         x = self.dropout(self.embed_tokens(idx))
-        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+        half = self.config.head_dim // 2  # the tables repeat their first half (transformers' layout)
+        cos, sin = cos[..., :half].to(x.dtype), sin[..., :half].to(x.dtype)
         for block in self.layers:
             x = block(x, cos, sin, attn_mask, cache)
         if cache is not None:
             cache.length += T
         x = self.norm(x)
+        if (
+            targets is not None
+            and torch.is_grad_enabled()
+            and not torch.is_autocast_enabled(x.device.type)
+            and type(self.lm_head) is nn.Linear
+        ):
+            # training in full precision: the chunked loss, which never holds the whole logits
+            total = LinearCrossEntropy.apply(
+                x.view(B * T, -1), self.lm_head.weight, targets.reshape(-1), LOSS_CHUNK
+            )
+            if reduction == "sum":
+                return total
+            return total / (targets != IGNORE_INDEX).sum()
         logits = self.lm_head(x)
         if targets is None:
             return logits
