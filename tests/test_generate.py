@@ -12,8 +12,16 @@ import torch
 from tiny_models import export_llama, make_run, make_tokenizer
 
 from corpus.cli import main as corpus_main
+from trainer import generate
 from trainer.checkpoint import load_model
-from trainer.generate import DecodeBatch, GenerationConfig, Generator, Sequence, process_logits
+from trainer.generate import (
+    DecodeBatch,
+    GenerationConfig,
+    Generator,
+    Sequence,
+    decode_weights,
+    process_logits,
+)
 from trainer.model import GPT
 
 PROMPTS = [
@@ -77,6 +85,81 @@ def test_batched_equals_one_by_one(gen):
     batched = gen.generate(PROMPTS, GREEDY)
     for prompt, completion in zip(PROMPTS, batched, strict=True):
         assert gen.generate([prompt], GREEDY)[0] == completion
+
+
+def test_fused_decode_steps_give_the_models_logits(gen, monkeypatch):
+    """Every decode step on the fused weights gives the logits of the plain model run on the whole sequence
+    without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded, own positions)."""
+    assert decode_weights(gen.model) is not None  # the tiny model (GQA, untied) takes the fused path
+    steps: list[torch.Tensor] = []
+    fused_step = generate.decode_step
+
+    def recorded(*args, **kwargs):  # the real step, its logits kept
+        logits = fused_step(*args, **kwargs)
+        steps.append(logits.clone())
+        return logits
+
+    monkeypatch.setattr(generate, "decode_step", recorded)
+    cfg = GenerationConfig(max_new_tokens=6, temperature=0, ignore_eos=True)
+    for prompts in (PROMPTS[:1], PROMPTS):
+        steps.clear()
+        out = gen.generate(prompts, cfg)
+        assert len(steps) == cfg.max_new_tokens - 1  # the first token comes from the prefill
+        for row, (prompt, completion) in enumerate(zip(prompts, out, strict=True)):
+            ids = gen.encode(prompt)
+            with torch.no_grad():
+                full = gen.model(torch.tensor([ids + completion.token_ids]))[0]
+            for i, logits in enumerate(steps):  # step i fed generated token i, at position len(ids) + i
+                torch.testing.assert_close(logits[row], full[len(ids) + i], atol=1e-5, rtol=0)
+
+
+def test_fused_and_plain_steps_make_the_same_replies(gen, monkeypatch):
+    """Greedy and sampled (temperature, top-k, top-p, repetition penalty, seeded), batched and streamed: the
+    same tokens with the fused weights as with the model's own weights (the plain path, still used for models
+    that are not fp32 or too big)."""
+    sampled = GenerationConfig(
+        max_new_tokens=16,
+        temperature=0.8,
+        top_k=20,
+        top_p=0.9,
+        repetition_penalty=1.3,
+        seed=5,
+        ignore_eos=True,
+    )
+    fused = [gen.generate(PROMPTS, cfg) for cfg in (GREEDY, sampled)]
+    streamed = "".join(gen.stream(PROMPTS[2], sampled))
+    monkeypatch.setattr(generate, "FUSED_WEIGHTS_MAX_BYTES", 0)
+    assert decode_weights(gen.model) is None
+    assert [gen.generate(PROMPTS, cfg) for cfg in (GREEDY, sampled)] == fused
+    assert "".join(gen.stream(PROMPTS[2], sampled)) == streamed
+    assert streamed == gen.generate([PROMPTS[2]], sampled)[0].text
+
+
+def test_fused_weights_follow_the_models_parameters(run):
+    """Weights changed in place (an optimizer step between the trainer's samples) are seen by the next
+    generation: the fused copy is rebuilt, and decoding still equals the model without a cache."""
+    gen = Generator.load(str(run))  # its own model: this test changes the weights
+    before = gen.generate(PROMPTS[:1], GREEDY)[0]
+    built = decode_weights(gen.model)
+    assert decode_weights(gen.model) is built  # unchanged weights: the same copy
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in gen.model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    assert decode_weights(gen.model) is not built
+    after = gen.generate(PROMPTS[:1], GREEDY)[0]
+    assert after.token_ids != before.token_ids
+    assert after.token_ids == greedy_without_cache(gen.model, gen.encode(PROMPTS[0]), GREEDY.max_new_tokens)
+
+
+def test_lora_wrapped_model_keeps_the_plain_path(run):
+    """peft's LoRA layers compute more than their .weight: no fused copy of such a model."""
+    from trainer.train import TrainConfig, add_lora
+
+    model = load_model(str(run)).model
+    assert decode_weights(model) is not None
+    add_lora(model, TrainConfig())
+    assert decode_weights(model) is None
 
 
 def test_rows_joining_and_leaving_a_running_batch(gen):

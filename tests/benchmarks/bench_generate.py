@@ -6,14 +6,19 @@ by corpus on the KJV, ../shared/data/kjv.txt), fp32. Prompts: KJV verses (batch 
 verses of different lengths, left padded on both sides). Greedy, exactly 128 new tokens per row (end tokens
 ignored on both sides), so both generate the same number of tokens; the greedy tokens are checked equal.
 
-Measured, interleaved, --repeats rounds:
+Measured, interleaved, --repeats rounds, at each intra-op thread count of --threads (both sides run at the
+same count; a ratio never mixes two counts):
   ours          Generator.generate_ids(prompts, GenerationConfig(temperature=0, max_new_tokens=128)): prefill,
-                one token per step with the KV cache, incremental detokenization of every row included
+                one token per step with the KV cache on the fused decode weights (trainer.generate.decode_step),
+                incremental detokenization of every row included
+  ours, plain   the same with the fused weights turned off (FUSED_WEIGHTS_MAX_BYTES = 0): each step runs
+                last_logits on the model's own weights, as before the fused step existed (for reference)
   transformers  LlamaForCausalLM.generate(input_ids, attention_mask, max_new_tokens=128, do_sample=False),
                 its own KV cache (DynamicCache), token ids only
-Tokens/s = rows x 128 / wall time; the headline is the median over rounds of the per-round ratio.
+Tokens/s = rows x 128 / wall time; the headline is the median over rounds of the per-round ratio. The fused
+weights are built once per model, before the timed rounds (the build time is reported on its own).
 
-    .venv/bin/python tests/benchmarks/bench_generate.py [--repeats 5] [--threads 2]
+    .venv/bin/python tests/benchmarks/bench_generate.py [--repeats 5] [--threads 1,2]
 Writes reports/benchmarks/generate.json and generate.md.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -35,6 +41,7 @@ SHARED = REPO.parent / "shared" / "data"
 REPORTS = REPO / "reports" / "benchmarks"
 sys.path.insert(0, str(REPO))
 
+from trainer import generate  # noqa: E402
 from trainer.checkpoint import LoadedModel  # noqa: E402
 from trainer.generate import GenerationConfig, Generator  # noqa: E402
 from trainer.model import GPT, ModelConfig, to_hf_state_dict  # noqa: E402
@@ -104,14 +111,58 @@ def run_hf(hf, prompts: list[list[int]], pad_id: int) -> list[list[int]]:
     return out[:, width:].tolist()
 
 
+def run_ours_plain(gen: Generator, prompts: list[list[int]]) -> list[list[int]]:
+    limit, generate.FUSED_WEIGHTS_MAX_BYTES = generate.FUSED_WEIGHTS_MAX_BYTES, 0
+    try:
+        return run_ours(gen, prompts)
+    finally:
+        generate.FUSED_WEIGHTS_MAX_BYTES = limit
+
+
+SIDES = ("ours", "ours_plain", "transformers")
+
+
+def one_round(gen: Generator, hf, prompts: list[list[int]]) -> dict:
+    """The three sides on the same prompts, one after the other; tokens/s by wall and by CPU time."""
+    runs = {
+        "ours": lambda: run_ours(gen, prompts),
+        "ours_plain": lambda: run_ours_plain(gen, prompts),
+        "transformers": lambda: run_hf(hf, prompts, gen.pad_id),
+    }
+    tokens = len(prompts) * NEW_TOKENS
+    out, made = {}, {}
+    for side, fn in runs.items():
+        wall, cpu, made[side] = timed(fn)
+        out[f"{side}_tokens_per_s"] = tokens / wall
+        out[f"{side}_tokens_per_cpu_s"] = tokens / cpu
+    out["ratio"] = out["ours_tokens_per_s"] / out["transformers_tokens_per_s"]
+    out["cpu_ratio"] = out["ours_tokens_per_cpu_s"] / out["transformers_tokens_per_cpu_s"]
+    out["plain_ratio"] = out["ours_plain_tokens_per_s"] / out["transformers_tokens_per_s"]
+    out["same_tokens"] = made["ours"] == made["transformers"] == made["ours_plain"]
+    return out
+
+
+def summarize(rounds: list[dict], prompts: list[list[int]]) -> dict:
+    med = {k: statistics.median(x[k] for x in rounds) for k in rounds[0] if k != "same_tokens"}
+    return {
+        "prompt_tokens": [len(p) for p in prompts],
+        **{f"{k}_median": v for k, v in med.items()},
+        "ratio_min": min(x["ratio"] for x in rounds),
+        "ratio_max": max(x["ratio"] for x in rounds),
+        "same_tokens_every_round": all(x["same_tokens"] for x in rounds),
+        "rounds": rounds,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", default="1,2", help="intra-op thread counts, comma-separated")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    thread_counts = [int(t) for t in args.threads.split(",")]
     import transformers
 
+    load_before = os.getloadavg()
     verses = (SHARED / "kjv.txt").read_text(encoding="utf-8").splitlines()
     with tempfile.TemporaryDirectory() as tmp:
         tok_dir = Path(tmp) / "tok"
@@ -120,57 +171,49 @@ def main() -> None:
         config = ModelConfig(vocab_size=8192, n_layer=4, n_head=4, n_kv_head=4, d_model=256, max_seq_len=512)
         model = GPT(config).eval()
         gen = Generator(LoadedModel(model, str(tok_dir), "run", "bench", None))
+        build = time.perf_counter()
+        assert generate.decode_weights(model) is not None
+        build_s = time.perf_counter() - build
         hf = hf_llama(model)
         batches = {
             1: [gen.encode(verses[1000])],
             8: [gen.encode(v) for v in verses[2000:2008]],
         }
-        for prompts in batches.values():  # warm-up (first calls allocate, load kernels)
-            run_ours(gen, prompts)
-            run_hf(hf, prompts, gen.pad_id)
-        rounds: dict[int, list[dict]] = {b: [] for b in batches}
+        for threads in thread_counts:  # warm-up (first calls allocate, load kernels)
+            torch.set_num_threads(threads)
+            for prompts in batches.values():
+                one_round(gen, hf, prompts)
+        rounds: dict[tuple[int, int], list[dict]] = {(t, b): [] for t in thread_counts for b in batches}
         for r in range(args.repeats):
-            for b, prompts in batches.items():
-                wall_ours, cpu_ours, toks_ours = timed(run_ours, gen, prompts)
-                wall_hf, cpu_hf, toks_hf = timed(run_hf, hf, prompts, gen.pad_id)
-                tokens = len(prompts) * NEW_TOKENS
-                same = toks_ours == toks_hf
-                rounds[b].append(
-                    {
-                        "ours_tokens_per_s": tokens / wall_ours,
-                        "transformers_tokens_per_s": tokens / wall_hf,
-                        "ratio": wall_hf / wall_ours,
-                        "ours_tokens_per_cpu_s": tokens / cpu_ours,
-                        "transformers_tokens_per_cpu_s": tokens / cpu_hf,
-                        "cpu_ratio": cpu_hf / cpu_ours,
-                        "same_tokens": same,
-                    }
-                )
-                print(
-                    f"round {r} batch {b}: ours {tokens / wall_ours:,.0f} tok/s, transformers "
-                    f"{tokens / wall_hf:,.0f} tok/s, {wall_hf / wall_ours:.2f}x (CPU time {cpu_hf / cpu_ours:.2f}x), "
-                    f"same tokens {same}",
-                    flush=True,
-                )
-    summary = {}
-    for b, rs in rounds.items():
-        med = {k: statistics.median(x[k] for x in rs) for k in rs[0] if k != "same_tokens"}
-        summary[f"batch_{b}"] = {
-            "prompt_tokens": [len(p) for p in batches[b]],
-            **{f"{k}_median": v for k, v in med.items()},
-            "ratio_min": min(x["ratio"] for x in rs),
-            "ratio_max": max(x["ratio"] for x in rs),
-            "same_tokens_every_round": all(x["same_tokens"] for x in rs),
-            "rounds": rs,
-        }
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                for b, prompts in batches.items():
+                    x = one_round(gen, hf, prompts)
+                    rounds[threads, b].append(x)
+                    print(
+                        f"round {r} threads {threads} batch {b}: ours {x['ours_tokens_per_s']:,.0f} tok/s, "
+                        f"plain {x['ours_plain_tokens_per_s']:,.0f}, transformers "
+                        f"{x['transformers_tokens_per_s']:,.0f}: {x['ratio']:.2f}x (CPU time "
+                        f"{x['cpu_ratio']:.2f}x), same tokens {x['same_tokens']}",
+                        flush=True,
+                    )
+    load_after = os.getloadavg()
+    summary = {
+        f"threads_{t}": {f"batch_{b}": summarize(rounds[t, b], batches[b]) for b in batches}
+        for t in thread_counts
+    }
     result = {
         "benchmark": "generation tokens/s, greedy, 128 new tokens, CPU",
         "model": {**config.to_dict(), "parameters": model.num_parameters()},
-        "threads": args.threads,
+        "threads": thread_counts,
         "repeats": args.repeats,
+        "fused_weights_build_s": build_s,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
         "results": summary,
     }
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -179,23 +222,31 @@ def main() -> None:
         "# Generation: KV-cached decoding vs transformers' generate() (CPU)",
         "",
         f"Random Llama-style GPT (d_model 256, 4 layers, 4 heads, vocabulary 8,192, "
-        f"{model.num_parameters() / 1e6:.1f}M parameters), fp32, {args.threads} threads, greedy, "
-        f"{NEW_TOKENS} new tokens per row, KJV verses as prompts; median of {args.repeats} interleaved rounds. "
-        "Written by `tests/benchmarks/bench_generate.py`.",
+        f"{model.num_parameters() / 1e6:.1f}M parameters), fp32, greedy, {NEW_TOKENS} new tokens per row, KJV "
+        f"verses as prompts; median of {args.repeats} interleaved rounds, both sides at the same intra-op "
+        f"thread count. Load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after, on "
+        f"{os.cpu_count()} cores. Written by `tests/benchmarks/bench_generate.py`.",
         "",
-        "| batch | ours tokens/s | transformers tokens/s | ratio (median, min-max) | ratio by CPU time "
-        "| ours tokens per CPU-s | transformers tokens per CPU-s | same tokens |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| threads | batch | ours tokens/s | transformers tokens/s | ratio (median, min-max) | ratio by CPU time "
+        "| ours, plain step, tokens/s (ratio) | same tokens |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for b in batches:
-        s = summary[f"batch_{b}"]
-        lines.append(
-            f"| {b} | {s['ours_tokens_per_s_median']:,.0f} | {s['transformers_tokens_per_s_median']:,.0f} | "
-            f"{s['ratio_median']:.2f}x ({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) | {s['cpu_ratio_median']:.2f}x | "
-            f"{s['ours_tokens_per_cpu_s_median']:,.0f} | {s['transformers_tokens_per_cpu_s_median']:,.0f} | "
-            f"{'yes' if s['same_tokens_every_round'] else 'no'} |"
-        )
-    lines += ["", f"torch {torch.__version__}, transformers {transformers.__version__}.", ""]
+    for t in thread_counts:
+        for b in batches:
+            s = summary[f"threads_{t}"][f"batch_{b}"]
+            lines.append(
+                f"| {t} | {b} | {s['ours_tokens_per_s_median']:,.0f} | "
+                f"{s['transformers_tokens_per_s_median']:,.0f} | {s['ratio_median']:.2f}x "
+                f"({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) | {s['cpu_ratio_median']:.2f}x | "
+                f"{s['ours_plain_tokens_per_s_median']:,.0f} ({s['plain_ratio_median']:.2f}x) | "
+                f"{'yes' if s['same_tokens_every_round'] else 'no'} |"
+            )
+    lines += [
+        "",
+        f"Fused decode weights built in {build_s * 1000:.0f} ms, once per model (not in the timed rounds). "
+        f"torch {torch.__version__}, transformers {transformers.__version__}.",
+        "",
+    ]
     (REPORTS / "generate.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
