@@ -87,9 +87,15 @@ def test_batched_equals_one_by_one(gen):
         assert gen.generate([prompt], GREEDY)[0] == completion
 
 
-def test_fused_decode_steps_give_the_models_logits(gen, monkeypatch):
+def test_fused_decode_steps_give_the_models_logits(run, monkeypatch):
     """Every decode step on the fused weights gives the logits of the plain model run on the whole sequence
     without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded, own positions)."""
+    gen = Generator.load(str(run))  # its own model: the norms' weights (ones when new) are made to matter
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for name, p in gen.model.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
     assert decode_weights(gen.model) is not None  # the tiny model (GQA, untied) takes the fused path
     steps: list[torch.Tensor] = []
     fused_step = generate.decode_step
@@ -101,7 +107,8 @@ def test_fused_decode_steps_give_the_models_logits(gen, monkeypatch):
 
     monkeypatch.setattr(generate, "decode_step", recorded)
     cfg = GenerationConfig(max_new_tokens=6, temperature=0, ignore_eos=True)
-    for prompts in (PROMPTS[:1], PROMPTS):
+    five = [*PROMPTS, "Where is my parcel?", "Thanks, that worked."]  # from 4 rows the output layer differs
+    for prompts in (PROMPTS[:1], five):
         steps.clear()
         out = gen.generate(prompts, cfg)
         assert len(steps) == cfg.max_new_tokens - 1  # the first token comes from the prefill
