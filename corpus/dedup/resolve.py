@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from bisect import bisect_left
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +13,7 @@ from datatrove.data import Document
 
 from corpus.dedup.audit import write_audit
 from corpus.dedup.engine import (
+    DECISIONS_DIR,
     Candidates,
     Clusters,
     Corpus,
@@ -22,6 +22,7 @@ from corpus.dedup.engine import (
     cluster_id,
     cluster_names,
     compute_signatures,
+    decisions_path,
     fetch_ids,
     open_corpus,
     write_decisions,
@@ -131,35 +132,47 @@ def save_index(config: DedupConfig, corpus: Corpus, clusters: Clusters, names: l
 
 
 class Decisions:
-    """What resolve decided, loaded once per worker task: arrays for clustered documents only."""
+    """What resolve decided, read a stage shard at a time (decisions/NNNNN.pq, clustered documents only): a
+    worker task loads the decisions of the shard it reads, not the whole run's."""
 
     def __init__(self, work_dir: str) -> None:
-        with np.load(os.path.join(work_dir, "decisions.npz")) as data:
-            # plain lists: bisect on a list costs a fraction of a numpy call per document
-            self.offsets, self.docs = data["offsets"].tolist(), data["docs"].tolist()
-            self.cluster, self.kept = data["cluster"].tolist(), data["kept"].tolist()
-        table = pq.ParquetFile(os.path.join(work_dir, "clusters.pq")).read()  # no pyarrow.dataset import
-        self.names = table["cluster_id"].to_pylist()
-        self.kept_ids = table["kept_id"].to_pylist()
-        self.previous = table["previous"].to_pylist()
+        self.work_dir = work_dir
+        self._shard: int | None = None
+        self._rows: dict[int, tuple[str, bool, str, bool]] = {}
 
     def dropped_rows(self) -> dict[int, np.ndarray]:
-        docs = np.asarray(self.docs, np.int64)[~np.asarray(self.kept, bool)]
-        offsets = np.asarray(self.offsets, np.int64)
-        shard = np.searchsorted(offsets, docs, side="right") - 1
-        return {int(s): docs[shard == s] - offsets[s] for s in np.unique(shard)}
+        out = {}
+        folder = os.path.join(self.work_dir, DECISIONS_DIR)
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".pq"):
+                table = pq.ParquetFile(os.path.join(folder, name)).read(columns=["row", "kept"])
+                rows = table["row"].to_numpy()[~table["kept"].to_numpy(zero_copy_only=False)]
+                if rows.size:
+                    out[int(name[: -len(".pq")])] = rows
+        return out
+
+    def _load(self, shard: int) -> None:
+        path = decisions_path(self.work_dir, shard)
+        self._rows = {}
+        if os.path.exists(path):
+            table = pq.ParquetFile(path).read()  # ParquetFile: no pyarrow.dataset import
+            columns = [table[c].to_pylist() for c in ("row", "cluster_id", "kept", "kept_id", "previous")]
+            self._rows = {row: rest for row, *rest in zip(*columns)}
+        self._shard = shard
 
     def apply(self, doc: Document) -> bool | str:
-        number = self.offsets[doc.metadata["_shard"]] + doc.metadata["_row"]
-        i = bisect_left(self.docs, number)
-        if i >= len(self.docs) or self.docs[i] != number:
+        shard = doc.metadata["_shard"]
+        if shard != self._shard:
+            self._load(shard)
+        decision = self._rows.get(doc.metadata["_row"])
+        if decision is None:
             doc.metadata["dedup_cluster"] = cluster_id(doc.id)
             doc.metadata["dedup_kept"] = True
             return True
-        c = self.cluster[i]
-        doc.metadata["dedup_cluster"] = self.names[c]
-        doc.metadata["dedup_kept"] = self.kept[i]
-        if self.kept[i]:
+        name, kept, kept_id, previous = decision
+        doc.metadata["dedup_cluster"] = name
+        doc.metadata["dedup_kept"] = kept
+        if kept:
             return True
-        doc.metadata["duplicate_of"] = self.kept_ids[c]
-        return "near_duplicate_of_index" if self.previous[c] else "near_duplicate"
+        doc.metadata["duplicate_of"] = kept_id
+        return "near_duplicate_of_index" if previous else "near_duplicate"
