@@ -10,7 +10,10 @@ prompts (the prefill), then one token per step. Prompts of different lengths sha
 every row's cache slots end at the same slot, each row's tokens carry their own positions, and a boolean
 mask keeps queries off the padding. Rows that finish leave the batch (`KVCache.keep_rows`), and new rows can
 join between steps (`DecodeBatch.add`: prefilled on their own, then merged into the cache), which is what the
-server's dynamic batching runs on. Other HF causal LMs (GPT-2, ...) go through transformers' `generate()`.
+server's dynamic batching runs on. The prefill runs `last_logits` on the model's own weights; each decoding
+step runs `decode_step` on a copy of them laid out for one-token steps (`decode_weights`: fused q/k/v and
+gate/up matrices, norms folded in, built once per model), which is what makes decoding fast on the CPU.
+Other HF causal LMs (GPT-2, ...) go through transformers' `generate()`.
 
 Text comes out incrementally: each new token is decoded together with a few tokens before it and only the
 difference is emitted, held back while it ends in a partial UTF-8 character (U+FFFD) or could be the start of
@@ -445,10 +448,8 @@ def decode_step(
     d = x.shape[-1]
     for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.layers):
         qkv = torch.mm(F.rms_norm(x, (d,), eps=w.eps), qkv_w).view(B, H + 2 * KV, 2, -1)
-        qk = qkv[:, : H + KV]
-        qk = torch.addcmul(
-            qk * cos, qk.flip(2), sin
-        )  # x cos + rotate_half(x) sin, heads (B, H + KV, 2, half)
+        qk = qkv[:, : H + KV]  # queries and keys, (B, H + KV, 2, half): x cos + rotate_half(x) sin below
+        qk = torch.addcmul(qk * cos, qk.flip(2), sin)
         keys, values = cache.k[i], cache.v[i]
         keys.select(2, S).copy_(qk[:, H:].reshape(B, KV, -1))
         values.select(2, S).copy_(qkv[:, H + KV :].reshape(B, KV, -1))
