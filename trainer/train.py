@@ -23,12 +23,10 @@ import contextlib
 import json
 import math
 import os
-import platform
 import shutil
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -36,108 +34,45 @@ import torch
 import torch.nn as nn
 import yaml
 
-from corpus.errors import CorpusError, InputError, OutputError
+from corpus.errors import CorpusError, InputError
 from corpus.files import write_atomic
 from trainer.checkpoint import (
     TOKENIZER,
     checkpoint_dir,
-    load_model,
     load_train_state,
     recover_checkpoints,
     save_checkpoint,
 )
+from trainer.config import TrainConfig, load_config  # noqa: F401 (re-exported, see below)
+from trainer.distributed import (
+    Dist,
+    all_sum,
+    full_state,
+    init_distributed,
+    load_optimizer_states,
+    optimizer_states,
+    resolve_device,  # noqa: F401 (re-exported)
+    wrap,
+)
 from trainer.evaluate import loss_sums, make_batch, summarize, to_device
-from trainer.model import GPT, ModelConfig
+from trainer.model import GPT
+from trainer.optim import add_lora, build_optimizers, lora_weights, lr_factor
+from trainer.run_folder import (
+    RunLog,
+    check_run_folder,
+    copy_tokenizer,
+    read_json,
+    truncate_metrics,
+    update_run_json,
+    versions,
+    write_report,
+)
+from trainer.setup import Setup, prepare
 
-PRESETS = os.path.join(os.path.dirname(__file__), "presets")
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
-
-@dataclass
-class TrainConfig:
-    # model (ignored, except dropout, when starting from --init-from: the model's own shape is kept)
-    n_layer: int = 4
-    n_head: int = 4
-    n_kv_head: int = 4
-    d_model: int = 128
-    d_ff: int = 0  # 0: 8/3 d_model rounded up to 64
-    seq_len: int = 128
-    rope_theta: float = 10000.0
-    tie_embeddings: bool = True
-    dropout: float = 0.0
-    vocab_multiple: int = 64  # embedding rows rounded up to this (the tokenizer's ids stay as they are)
-    # batch: batch_size x grad_accum sequences per optimizer step (the global batch, for any number of processes)
-    batch_size: int = 16
-    grad_accum: int = 1
-    data_order: str = "random"  # random windows, or "epoch": every window once per epoch, shuffled
-    doc_attention: bool = False  # packed documents do not attend to each other
-    # optimizer and schedule
-    optimizer: str = "adamw"  # or "muon": Muon on the hidden matrices, AdamW on embeddings and norms
-    lr: float = 3e-3
-    min_lr: float = 3e-4
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    schedule: str = "cosine"  # cosine | wsd (warmup-stable-decay) | constant
-    warmup_steps: int = 20
-    decay_fraction: float = 0.2  # wsd: share of the steps spent decaying to min_lr
-    max_steps: int = 300
-    max_tokens: int = 0  # token budget; 0: max_steps decides
-    # evaluation, checkpoints, logging
-    eval_every: int = 50
-    eval_tokens: int = 0  # validation tokens per evaluation during training; 0: the whole split
-    checkpoint_every: int = 50
-    patience: int = 0  # evaluations without improvement before stopping; 0: never stop early
-    log_every: int = 1
-    samples: int = 2  # texts generated from fixed prompts at each evaluation
-    sample_tokens: int = 40
-    seed: int = 0
-    # hardware
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | float32 | bfloat16
-    compile: bool = True  # torch.compile on CUDA
-    fsdp: bool = False  # FSDP2 fully_shard under torchrun instead of DDP
-    threads: int = 0  # CPU threads per process; 0: the cores divided by the processes
-    # fine-tuning
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-
-    def model_config(self, vocab_size: int) -> ModelConfig:
-        rounded = self.vocab_multiple * math.ceil(vocab_size / self.vocab_multiple)
-        return ModelConfig(
-            vocab_size=rounded,
-            n_layer=self.n_layer,
-            n_head=self.n_head,
-            n_kv_head=self.n_kv_head,
-            d_model=self.d_model,
-            d_ff=self.d_ff,
-            max_seq_len=self.seq_len,
-            rope_theta=self.rope_theta,
-            tie_embeddings=self.tie_embeddings,
-            dropout=self.dropout,
-        )
-
-
-CHOICES = {
-    "schedule": ("cosine", "wsd", "constant"),
-    "optimizer": ("adamw", "muon"),
-    "data_order": ("random", "epoch"),
-    "device": ("auto", "cpu", "cuda"),
-    "dtype": ("auto", "float32", "bfloat16"),
-}
-POSITIVE = ("n_layer", "n_head", "n_kv_head", "d_model", "seq_len", "batch_size", "grad_accum", "max_steps")
-# what may change when a run is resumed; anything else changes the model or its data and is refused
-RESUMABLE = {
-    "max_steps", "max_tokens", "eval_every", "eval_tokens", "checkpoint_every", "patience", "log_every",
-    "samples", "sample_tokens", "device", "compile", "threads",
-}  # fmt: skip
-
-
-# what `corpus finetune` writes into a run folder before training starts (its conversations and their tokens)
-FINETUNE_INPUTS = {"chats", "chats.staging", "data"}
+# The configuration (trainer.config), devices and processes (trainer.distributed), optimizers and LoRA
+# (trainer.optim), the checks before a run (trainer.setup) and the run folder (trainer.run_folder) live in their
+# own modules; the names callers have always imported from here (TrainConfig, load_config, resolve_device,
+# copy_tokenizer, build_optimizers, lr_factor, add_lora, prepare, Dist) stay importable from trainer.train.
 
 
 class StopTraining(Exception):
@@ -146,121 +81,6 @@ class StopTraining(Exception):
 
 class TrainingError(CorpusError):
     """The run cannot go on (a loss that became NaN or infinite)."""
-
-
-# --- config ---------------------------------------------------------------------------------------------
-
-
-def _typed(name: str, value: Any, kind: type) -> Any:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if (
-        kind is bool
-        and not isinstance(value, bool)
-        or not isinstance(value, kind)
-        or (kind is int and isinstance(value, bool))
-    ):
-        raise InputError(f"config key {name} must be {kind.__name__}, got {value!r}")
-    return value
-
-
-def apply_settings(config: TrainConfig, settings: dict[str, Any], source: str) -> TrainConfig:
-    types = {f.name: type(f.default) for f in fields(TrainConfig)}
-    for key, value in settings.items():
-        if key not in types:
-            raise InputError(f"{source}: unknown config key {key!r} (known: {', '.join(types)})")
-        setattr(config, key, _typed(key, value, types[key]))
-    return config
-
-
-def validate(config: TrainConfig) -> TrainConfig:
-    for key, allowed in CHOICES.items():
-        if getattr(config, key) not in allowed:
-            raise InputError(
-                f"config key {key} must be one of {', '.join(allowed)}, got {getattr(config, key)!r}"
-            )
-    for key in POSITIVE:
-        if getattr(config, key) < 1:
-            raise InputError(f"config key {key} must be at least 1, got {getattr(config, key)}")
-    if not 0 <= config.dropout < 1 or config.lr <= 0 or config.min_lr < 0:
-        raise InputError("config: dropout must be in [0, 1), lr positive and min_lr not negative")
-    try:
-        config.model_config(256)
-    except ValueError as err:
-        raise InputError(f"config: {err}") from None
-    return config
-
-
-def load_config(preset_or_file: str | None, overrides: list[str] | None = None) -> TrainConfig:
-    """A preset name (tiny, small, gpt2-small, finetune) or a YAML file, then KEY=VALUE overrides (values in
-    YAML syntax). Unknown keys and wrong types are refused with one line naming them."""
-    config = TrainConfig()
-    if preset_or_file:
-        path = preset_or_file
-        if not os.path.isfile(path):
-            path = os.path.join(PRESETS, f"{preset_or_file}.yaml")
-        if not os.path.isfile(path):
-            names = sorted(n[:-5] for n in os.listdir(PRESETS) if n.endswith(".yaml"))
-            raise InputError(
-                f"--config {preset_or_file}: no such file or preset (presets: {', '.join(names)})"
-            )
-        try:
-            with open(path, encoding="utf-8") as f:
-                settings = yaml.safe_load(f) or {}
-        except yaml.YAMLError as err:
-            raise InputError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
-        if not isinstance(settings, dict):
-            raise InputError(f"{path} must hold a mapping of config keys")
-        apply_settings(config, settings, path)
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise InputError(f"--set {item!r}: expected KEY=VALUE")
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
-        apply_settings(config, {key.strip(): value}, "--set")
-    return validate(config)
-
-
-# --- set-up ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: str) -> Dist:
-    """Under torchrun (WORLD_SIZE > 1): one process group, NCCL on GPUs, gloo on CPUs."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return Dist()
-    import torch.distributed as td
-
-    if not td.is_initialized():
-        td.init_process_group("nccl" if device == "cuda" else "gloo")
-    return Dist(td.get_rank(), td.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def resolve_device(config: TrainConfig) -> str:
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA GPU is visible to PyTorch on this machine")
-    if config.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return config.device
 
 
 def window_starts(step: int, config: TrainConfig, n_tokens: int) -> np.ndarray:
@@ -279,234 +99,7 @@ def window_starts(step: int, config: TrainConfig, n_tokens: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def lr_factor(step: int, config: TrainConfig, max_steps: int) -> float:
-    """Share of the peak learning rate at `step` (1-based), min_lr / lr at the floor."""
-    floor = config.min_lr / config.lr
-    if config.warmup_steps and step <= config.warmup_steps:
-        return step / config.warmup_steps
-    if config.schedule == "constant":
-        return 1.0
-    if config.schedule == "wsd":
-        decay = max(1, round(config.decay_fraction * max_steps))
-        start = max_steps - decay
-        return 1.0 if step <= start else floor + (1 - floor) * (max_steps - step) / decay
-    progress = (step - config.warmup_steps) / max(1, max_steps - config.warmup_steps)
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def build_optimizers(model: nn.Module, config: TrainConfig, device: str) -> list[torch.optim.Optimizer]:
-    """AdamW with weight decay on matrices only (not norms, not the input embedding); with optimizer=muon,
-    Muon takes the hidden matrices (attention and MLP projections) and AdamW the rest."""
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    hidden = [p for n, p in named if p.ndim == 2 and ".layers." in f".{n}" and "embed" not in n]
-    use_muon = config.optimizer == "muon" and not config.lora
-    adam = [(n, p) for n, p in named if not (use_muon and any(p is h for h in hidden))]
-    decay = [p for n, p in adam if p.ndim == 2 and "embed_tokens" not in n]
-    no_decay = [p for n, p in adam if not (p.ndim == 2 and "embed_tokens" not in n)]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    adamw = torch.optim.AdamW(
-        [g for g in groups if g["params"]],
-        lr=config.lr,
-        betas=(config.beta1, config.beta2),
-        fused=not config.fsdp,  # one kernel for all parameters (CUDA and CPU); FSDP's DTensors take foreach
-    )
-    optimizers: list[torch.optim.Optimizer] = [adamw]
-    if use_muon and hidden:
-        # match_rms_adamw scales each update to AdamW's size, so one lr (and one sweep range) serves both
-        optimizers.append(
-            torch.optim.Muon(
-                hidden, lr=config.lr, weight_decay=config.weight_decay, adjust_lr_fn="match_rms_adamw"
-            )
-        )
-    for opt in optimizers:
-        for group in opt.param_groups:
-            group["base_lr"] = config.lr
-    return optimizers
-
-
-def add_lora(model: GPT, config: TrainConfig) -> nn.Module:
-    """LoRA adapters (peft) on every projection; the base weights are frozen."""
-    import peft
-
-    lora = peft.LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=LORA_TARGETS,
-    )
-    return peft.get_peft_model(model, lora).get_base_model()
-
-
-def plain_weights(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The model's weights under GPT's own names, LoRA deltas merged into their base weights, so a checkpoint
-    of a LoRA run loads as a plain model everywhere."""
-    from peft.tuners.lora import LoraLayer
-
-    state = model.state_dict()
-    out = {k.replace(".base_layer.", "."): v for k, v in state.items() if ".lora_" not in k}
-    for name, module in model.named_modules():
-        if isinstance(module, LoraLayer):
-            out[f"{name}.weight"] = module.base_layer.weight + module.get_delta_weight("default")
-    return {k: v.detach() for k, v in out.items()}
-
-
-def lora_weights(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if ".lora_" in k}
-
-
-# --- the run folder -------------------------------------------------------------------------------------
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def check_run_folder(out: str, config: TrainConfig, identity: dict[str, Any], overwrite: bool) -> bool:
-    """True to resume. Refuses a folder that is not a run, and a run whose model or data differ (naming the
-    first difference) unless overwrite."""
-    if not os.path.exists(out):
-        return False
-    if not os.path.isdir(out):
-        raise OutputError(f"--out {out} exists and is not a folder")
-    run_json = os.path.join(out, "run.json")
-    if not os.path.isfile(run_json):
-        if set(os.listdir(out)) - FINETUNE_INPUTS:
-            raise OutputError(f"--out {out} is not empty and holds no trainer run; choose another folder")
-        return False
-    if overwrite:
-        return False
-    before = _read_json(run_json)
-    old = before.get("config", {})
-    for key, value in asdict(config).items():
-        if key not in RESUMABLE and old.get(key) != value:
-            raise OutputError(
-                f"--out {out} holds a run with {key}={old.get(key)!r}, not {value!r}: use another --out, "
-                "or --overwrite to start afresh"
-            )
-    for key, value in identity.items():
-        if before.get(key) != value:
-            raise OutputError(
-                f"--out {out} holds a run with another {key} ({before.get(key)!r}): use another --out, "
-                "or --overwrite to start afresh"
-            )
-    return os.path.isdir(os.path.join(out, "checkpoints", "last"))
-
-
-def copy_tokenizer(src: str, dst: str) -> None:
-    """The tokenizer files (and chat template) a model folder needs, loadable by corpus and AutoTokenizer."""
-    names = (
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
-        "chat_template.jinja", "chat_template.json", "added_tokens.json", "tokenizer.model",
-    )  # fmt: skip
-    folder = src if os.path.isdir(src) else os.path.dirname(src)
-    tmp = dst + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for name in names:
-        if os.path.isfile(os.path.join(folder, name)):
-            shutil.copy2(os.path.join(folder, name), os.path.join(tmp, name))
-    shutil.rmtree(dst, ignore_errors=True)
-    os.replace(tmp, dst)
-
-
-def truncate_metrics(path: str, step: int) -> None:
-    """Keep the records up to `step` (a resumed run logs the steps after it again)."""
-    if not os.path.isfile(path):
-        return
-    kept = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # the half-written last line of a killed run
-            if record.get("step", 0) <= step:
-                kept.append(json.dumps(record))
-    write_atomic(path, "".join(k + "\n" for k in kept))
-
-
-def versions() -> dict[str, str]:
-    import corpus
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "corpus": corpus.__version__}
-
-
 # --- training -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Setup:
-    """Everything checked before anything is written."""
-
-    config: TrainConfig
-    device: str
-    model: GPT
-    tokenizer_dir: str
-    shards: Any  # TokenShards
-    identity: dict[str, Any]
-
-
-def prepare(config: TrainConfig, tokens: str, init_from: str | None) -> Setup:
-    from corpus.tokenization import TokenShards, read_meta
-
-    validate(config)
-    device = resolve_device(config)
-    init = load_model(init_from, device="cpu") if init_from else None
-    if init is not None:
-        tokenizer_dir = init.tokenizer_dir
-    else:
-        tokenizer_dir = read_meta(tokens)["tokenizer"]["path"]
-        if not os.path.exists(tokenizer_dir):
-            raise InputError(
-                f"the tokenizer that made {tokens} is gone ({tokenizer_dir}); it is needed for the run"
-            )
-    shards = TokenShards(tokens, tokenizer=tokenizer_dir)
-    train_tokens = shards.train  # maps the file, which checks its size against meta.json
-    shards.val  # noqa: B018 (the same check for the validation split)
-    if len(train_tokens) < config.seq_len + 2:
-        raise InputError(
-            f"{tokens}: {len(train_tokens):,} training tokens, fewer than one window of {config.seq_len}"
-        )
-    if config.eval_every and len(shards.val) < 2:
-        raise InputError(
-            f"{tokens} has no validation tokens: tokenize with a larger --val-fraction, or --set eval_every=0"
-        )
-    if init is not None:
-        model = init.model
-        mc = model.config
-        model.config.dropout = config.dropout
-        for block in model.layers:  # dropout is a fine-tuning setting, the shape is the model's
-            block.dropout.p = config.dropout
-            block.self_attn.dropout = config.dropout
-        model.dropout.p = config.dropout
-        for key, value in {"n_layer": mc.n_layer, "n_head": mc.n_head, "n_kv_head": mc.n_kv_head,
-                           "d_model": mc.d_model, "d_ff": mc.d_ff, "rope_theta": mc.rope_theta,
-                           "tie_embeddings": mc.tie_embeddings}.items():  # fmt: skip
-            setattr(config, key, value)
-        if config.seq_len > mc.max_seq_len:
-            raise InputError(
-                f"seq_len {config.seq_len} is longer than the model's {mc.max_seq_len} positions"
-            )
-    else:
-        torch.manual_seed(config.seed)
-        model = GPT(config.model_config(shards.vocab_size))
-    if shards.vocab_size > model.config.vocab_size:
-        raise InputError(
-            f"the tokenizer's vocabulary ({shards.vocab_size:,}) is larger than the model's embedding "
-            f"({model.config.vocab_size:,})"
-        )
-    identity = {
-        "tokens_fingerprint": shards.meta.get("fingerprint"),
-        "init_from": os.path.abspath(init_from) if init_from else None,
-    }
-    return Setup(config, device, model, tokenizer_dir, shards, identity)
 
 
 class Trainer:
@@ -535,62 +128,15 @@ class Trainer:
         tokens_per_step = c.batch_size * c.grad_accum * c.seq_len
         self.max_steps = math.ceil(c.max_tokens / tokens_per_step) if c.max_tokens else c.max_steps
 
-    # -- distributed wrappers --
+    # -- distributed (trainer.distributed) --
     def wrap(self) -> nn.Module:
-        c, net = self.c, self.net
-        if self.dist.world > 1 and c.fsdp:
-            from torch.distributed.fsdp import fully_shard
-
-            for block in self.model.layers:
-                fully_shard(block)
-            fully_shard(self.model)
-            net = self.model
-        elif self.dist.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            net = DistributedDataParallel(
-                net, device_ids=[self.dist.local_rank] if "cuda" in self.device else None
-            )
-        if "cuda" in self.device and c.compile:
-            net = torch.compile(net)
-        return net
+        return wrap(self.model, self.net, self.c, self.dist, self.device)
 
     def all_sum(self, *values: float) -> list[float]:
-        if self.dist.world == 1:
-            return list(values)
-        import torch.distributed as td
-
-        t = torch.tensor(values, dtype=torch.float64, device=self.device)
-        td.all_reduce(t)
-        return t.tolist()
+        return all_sum(self.dist, self.device, *values)
 
     def full_state(self) -> dict[str, torch.Tensor]:
-        if self.c.fsdp and self.dist.world > 1:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-            return get_model_state_dict(
-                self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
-            )
-        return plain_weights(self.net) if self.c.lora else self.model.state_dict()
-
-    def optimizer_states(self) -> list[dict]:
-        if self.c.fsdp and self.dist.world > 1:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
-
-            opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
-            return [get_optimizer_state_dict(self.model, o, options=opts) for o in self.optimizers]
-        return [o.state_dict() for o in self.optimizers]
-
-    def load_optimizer_states(self, states: list[dict]) -> None:
-        if self.c.fsdp and self.dist.world > 1:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-
-            opts = StateDictOptions(full_state_dict=True)
-            for o, s in zip(self.optimizers, states):
-                set_optimizer_state_dict(self.model, o, s, options=opts)
-            return
-        for o, s in zip(self.optimizers, states):
-            o.load_state_dict(s)
+        return full_state(self.model, self.net, self.c, self.dist)
 
     # -- one step --
     def step_batches(self, step: int) -> tuple[list, int]:
@@ -676,182 +222,169 @@ class Trainer:
         return [{"step": step, **s} for s in generate_samples(model, self.tokenizer_dir, prompts, self.c)]
 
     # -- the loop --
-    def run(self, resume: bool, on_eval: Callable[[int, dict], None] | None) -> dict[str, Any]:
-        c, out, main = self.c, self.out, self.dist.main
-        metrics_path = os.path.join(out, "metrics.jsonl")
-        step, tokens_seen, best, bad_evals, wall_before = 0, 0, float("inf"), 0, 0.0
-        best_bpb = last_bpb = None
-        if resume:
-            state = load_train_state(checkpoint_dir(out, "last"))
-            step, tokens_seen, best, bad_evals = (
-                state["step"],
-                state["tokens"],
-                state["best_val_loss"],
-                state["bad_evals"],
-            )
-            best_bpb, last_bpb, wall_before = (
-                state.get("best_val_bpb"),
-                state.get("last_val_bpb"),
-                state["wall_s"],
-            )
-            if c.lora:
-                self.net.load_state_dict(state["lora"], strict=False)
-            else:
-                from safetensors.torch import load_file
-
-                from trainer.checkpoint import WEIGHTS, load_weights
-
-                load_weights(self.model, load_file(os.path.join(checkpoint_dir(out, "last"), WEIGHTS)), out)
-            torch.set_rng_state(state["rng"]["torch"])
-            if "cuda" in self.device and "cuda" in state["rng"]:
-                torch.cuda.set_rng_state(state["rng"]["cuda"])
-            if main:
-                truncate_metrics(metrics_path, step)
+    def restore(self) -> tuple[Progress, list[dict]]:
+        """The `last` checkpoint's weights, RNG state and progress (metrics.jsonl cut back to its step); the
+        optimizer states are returned, to load once the optimizers are built on the wrapped model."""
+        last = checkpoint_dir(self.out, "last")
+        state = load_train_state(last)
+        progress = Progress(
+            step=state["step"], tokens=state["tokens"], best_val_loss=state["best_val_loss"],
+            bad_evals=state["bad_evals"], best_val_bpb=state.get("best_val_bpb"),
+            last_val_bpb=state.get("last_val_bpb"), wall_s=state["wall_s"], last_saved=state["step"],
+        )  # fmt: skip
+        if self.c.lora:
+            self.net.load_state_dict(state["lora"], strict=False)
         else:
+            from safetensors.torch import load_file
+
+            from trainer.checkpoint import WEIGHTS, load_weights
+
+            load_weights(self.model, load_file(os.path.join(last, WEIGHTS)), self.out)
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in self.device and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        if self.dist.main:
+            truncate_metrics(os.path.join(self.out, "metrics.jsonl"), progress.step)
+        return progress, state["optimizers"]
+
+    def run(self, resume: bool, on_eval: Callable[[int, dict], None] | None) -> dict[str, Any]:
+        c, main = self.c, self.dist.main
+        if resume:
+            progress, saved_optimizers = self.restore()
+        else:
+            progress, saved_optimizers = Progress(), None
             torch.manual_seed(c.seed + 1)  # dropout
+        progress.stopped = "max_steps" if not c.max_tokens else "budget"
         net = self.wrap()  # FSDP replaces the parameters: the optimizers are built on the wrapped ones
         self.optimizers = build_optimizers(self.net, c, self.device.split(":")[0])
-        if resume:
-            self.load_optimizer_states(state["optimizers"])
+        if saved_optimizers is not None:
+            load_optimizer_states(self.model, self.optimizers, saved_optimizers, c, self.dist)
         net.train()
-        writer = None
-        if main and self.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            writer = SummaryWriter(os.path.join(out, "tensorboard"), purge_step=step + 1)
         tokens_per_step = c.batch_size * c.grad_accum * c.seq_len
-        bar = None
-        if main and self.progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=self.max_steps,
-                initial=step,
-                desc="train",
-                unit="step",
-                dynamic_ncols=True,
-                file=sys.stderr,
-            )
-        stopped, started = "max_steps" if not c.max_tokens else "budget", time.monotonic()
-        metrics_file = open(metrics_path, "a", encoding="utf-8") if main else None
-        last_saved = step
+        log = RunLog(
+            self.out, progress.step, self.max_steps, main, main and self.progress, main and self.tensorboard
+        )
+        started = time.monotonic()
         try:
-            while step < self.max_steps:
+            while progress.step < self.max_steps:
                 t0 = time.monotonic()
-                step += 1
+                progress.step += 1
+                step = progress.step
                 loss, grad_norm = self.train_step(net, step)
-                tokens_seen += tokens_per_step
+                progress.tokens += tokens_per_step
                 evaluated = c.eval_every and (step % c.eval_every == 0 or step == self.max_steps)
                 saving = evaluated or step % c.checkpoint_every == 0 or step == self.max_steps
-                # a huge update can leave finite loss and gradients but infinite weights: never save those
-                weights_ok = not saving or all(bool(torch.isfinite(p).all()) for p in self.net.parameters())
-                if not (math.isfinite(loss) and math.isfinite(grad_norm) and weights_ok):
-                    stopped = "non_finite_loss"
-                    what = f"loss {loss}, gradient norm {grad_norm}" + (
-                        "" if weights_ok else ", weights not finite"
-                    )
-                    raise TrainingError(
-                        f"training diverged at step {step} ({what}); stopped, the last good checkpoint "
-                        f"(step {last_saved}) is kept in {out}/checkpoints: lower lr or raise warmup_steps"
-                    )
-                dt = time.monotonic() - t0
+                self.check_finite(loss, grad_norm, saving, progress)
                 record: dict[str, Any] = {
-                    "step": step, "tokens": tokens_seen, "loss": loss, "lr": c.lr * lr_factor(step, c, self.max_steps),
-                    "grad_norm": grad_norm, "tokens_per_s": round(tokens_per_step / max(dt, 1e-9), 1),
+                    "step": step, "tokens": progress.tokens, "loss": loss,
+                    "lr": c.lr * lr_factor(step, c, self.max_steps), "grad_norm": grad_norm,
+                    "tokens_per_s": round(tokens_per_step / max(time.monotonic() - t0, 1e-9), 1),
                 }  # fmt: skip
-                stop_now = False
-                if evaluated:
-                    record.update(self.evaluate(net))
-                    last_bpb = record["val_bpb"]
-                    improved = record["val_loss"] < best
-                    if improved:
-                        best, best_bpb, bad_evals = record["val_loss"], record["val_bpb"], 0
-                        weights = self.full_state()  # a collective under FSDP: every process gathers
-                        if main:
-                            save_checkpoint(out, "best", self.model, weights=weights)
-                    else:
-                        bad_evals += 1
-                    weights = (
-                        self.full_state() if c.samples and (c.lora or c.fsdp) else None
-                    )  # FSDP: collective
-                    if main and c.samples:
-                        with open(os.path.join(out, "samples.jsonl"), "a", encoding="utf-8") as f:
-                            for s in self.samples(step, weights):
-                                f.write(json.dumps(s) + "\n")
-                    if c.patience and bad_evals >= c.patience:
-                        stopped, stop_now = "early_stopping", True
-                if main and (step % c.log_every == 0 or evaluated or step == self.max_steps):
-                    metrics_file.write(json.dumps(record) + "\n")
-                    metrics_file.flush()
-                    if writer:
-                        for key in ("loss", "lr", "grad_norm", "val_loss", "val_bpb"):
-                            if key in record:
-                                writer.add_scalar(key, record[key], step)
-                if bar:
-                    bar.update(1)
-                    bar.set_postfix(
-                        loss=f"{loss:.4f}", tok_s=f"{record['tokens_per_s']:,.0f}", lr=f"{record['lr']:.2e}"
-                    )
+                stop_now = bool(evaluated) and self.evaluate_and_keep_best(net, record, progress)
+                if step % c.log_every == 0 or evaluated or step == self.max_steps:
+                    log.write(record)
+                log.advance(record)
                 if evaluated and on_eval is not None:
                     try:
                         on_eval(step, dict(record))
                     except StopTraining:
-                        stopped, stop_now = "stopped_by_callback", True
+                        progress.stopped, stop_now = "stopped_by_callback", True
                 done = stop_now or step >= self.max_steps
                 if done or step % c.checkpoint_every == 0:
-                    state = self.train_state(step, tokens_seen, best, bad_evals, best_bpb, last_bpb,
-                                             wall_before + time.monotonic() - started)  # fmt: skip
-                    weights = self.full_state()
-                    if main:
-                        save_checkpoint(out, "last", self.model, state, weights=weights)
-                        write_report(out)
-                    last_saved = step
+                    self.save_last(progress, progress.wall_s + time.monotonic() - started)
                 if done:
                     break
         finally:
-            if bar:
-                bar.close()
-            if metrics_file:
-                metrics_file.close()
-            if writer:
-                writer.close()
+            log.close()
             if main:
-                summary = {
-                    "status": "finished" if stopped != "non_finite_loss" else "failed",
-                    "parameters": sum(p.numel() for n, p in self.model.named_parameters() if ".lora_" not in n), "tokens_seen": tokens_seen,
-                    "best_val_loss": best if math.isfinite(best) else None, "best_val_bpb": best_bpb,
-                    "final_val_bpb": last_bpb, "steps": step, "wall_s": round(wall_before + time.monotonic() - started, 2),
-                    "device": self.device, "processes": self.dist.world, "stopped": stopped,
-                }  # fmt: skip
-                update_run_json(out, summary)
-        return _read_json(os.path.join(out, "run.json"))
+                update_run_json(
+                    self.out, self.summary(progress, progress.wall_s + time.monotonic() - started)
+                )
+        return read_json(os.path.join(self.out, "run.json"))
 
-    def train_state(self, step, tokens, best, bad_evals, best_bpb, last_bpb, wall) -> dict[str, Any]:
+    def check_finite(self, loss: float, grad_norm: float, saving: bool, progress: Progress) -> None:
+        # a huge update can leave finite loss and gradients but infinite weights: never save those
+        weights_ok = not saving or all(bool(torch.isfinite(p).all()) for p in self.net.parameters())
+        if math.isfinite(loss) and math.isfinite(grad_norm) and weights_ok:
+            return
+        progress.stopped = "non_finite_loss"
+        what = f"loss {loss}, gradient norm {grad_norm}" + ("" if weights_ok else ", weights not finite")
+        raise TrainingError(
+            f"training diverged at step {progress.step} ({what}); stopped, the last good checkpoint "
+            f"(step {progress.last_saved}) is kept in {self.out}/checkpoints: lower lr or raise warmup_steps"
+        )
+
+    def evaluate_and_keep_best(self, net: nn.Module, record: dict[str, Any], progress: Progress) -> bool:
+        """Validation loss into the record, `best` saved when it improves, samples written; True to stop early
+        (no improvement in `patience` evaluations)."""
+        c, main = self.c, self.dist.main
+        record.update(self.evaluate(net))
+        progress.last_val_bpb = record["val_bpb"]
+        if record["val_loss"] < progress.best_val_loss:
+            progress.best_val_loss, progress.best_val_bpb = record["val_loss"], record["val_bpb"]
+            progress.bad_evals = 0
+            weights = self.full_state()  # a collective under FSDP: every process gathers
+            if main:
+                save_checkpoint(self.out, "best", self.model, weights=weights)
+        else:
+            progress.bad_evals += 1
+        weights = self.full_state() if c.samples and (c.lora or c.fsdp) else None  # FSDP: collective
+        if main and c.samples:
+            with open(os.path.join(self.out, "samples.jsonl"), "a", encoding="utf-8") as f:
+                for s in self.samples(record["step"], weights):
+                    f.write(json.dumps(s) + "\n")
+        if c.patience and progress.bad_evals >= c.patience:
+            progress.stopped = "early_stopping"
+            return True
+        return False
+
+    def save_last(self, progress: Progress, wall_s: float) -> None:
+        state = self.train_state(progress, wall_s)
+        weights = self.full_state()
+        if self.dist.main:
+            save_checkpoint(self.out, "last", self.model, state, weights=weights)
+            write_report(self.out)
+        progress.last_saved = progress.step
+
+    def train_state(self, progress: Progress, wall_s: float) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state()}
         if "cuda" in self.device:
             rng["cuda"] = torch.cuda.get_rng_state()
         state = {
-            "step": step, "tokens": tokens, "best_val_loss": best, "bad_evals": bad_evals, "best_val_bpb": best_bpb,
-            "last_val_bpb": last_bpb, "wall_s": wall, "optimizers": self.optimizer_states(), "rng": rng,
+            "step": progress.step, "tokens": progress.tokens, "best_val_loss": progress.best_val_loss,
+            "bad_evals": progress.bad_evals, "best_val_bpb": progress.best_val_bpb,
+            "last_val_bpb": progress.last_val_bpb, "wall_s": wall_s,
+            "optimizers": optimizer_states(self.model, self.optimizers, self.c, self.dist), "rng": rng,
         }  # fmt: skip
         if self.c.lora:
             state["lora"] = lora_weights(self.net)
         return state
 
+    def summary(self, progress: Progress, wall_s: float) -> dict[str, Any]:
+        best = progress.best_val_loss
+        return {
+            "status": "finished" if progress.stopped != "non_finite_loss" else "failed",
+            "parameters": sum(p.numel() for n, p in self.model.named_parameters() if ".lora_" not in n),
+            "tokens_seen": progress.tokens, "best_val_loss": best if math.isfinite(best) else None,
+            "best_val_bpb": progress.best_val_bpb, "final_val_bpb": progress.last_val_bpb, "steps": progress.step,
+            "wall_s": round(wall_s, 2), "device": self.device, "processes": self.dist.world,
+            "stopped": progress.stopped,
+        }  # fmt: skip
 
-def update_run_json(out: str, values: dict[str, Any]) -> None:
-    path = os.path.join(out, "run.json")
-    data = {**_read_json(path), **values}
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
+@dataclass
+class Progress:
+    """Where a run stands (what a checkpoint's training state records) and why it ended."""
 
-def write_report(out: str) -> None:
-    from trainer.report import write_report as write
-
-    try:
-        write(out)
-    except Exception as err:  # the report is a view of the run: never let it stop training
-        print(f"corpus: warning: report.html not written: {type(err).__name__}: {err}", file=sys.stderr)
+    step: int = 0
+    tokens: int = 0
+    best_val_loss: float = float("inf")
+    bad_evals: int = 0
+    best_val_bpb: float | None = None
+    last_val_bpb: float | None = None
+    wall_s: float = 0.0  # the earlier sessions' wall time, for a resumed run
+    last_saved: int = 0  # the step of the last checkpoint
+    stopped: str = "max_steps"
 
 
 def train(
