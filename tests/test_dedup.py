@@ -782,3 +782,70 @@ def test_band_sorted_in_parts_gives_the_same_edges(monkeypatch):
     monkeypatch.setattr(lsh, "PART_DOCS", 1000)
     parts = bucket_edges(hashes, None, 18_000, valid)
     assert whole[0].size > 1000 and all(np.array_equal(a, b) for a, b in zip(whole, parts))
+
+
+# --- linear scaling (issue 13): sorting, prefix tokens, per-shard decisions ---------------------------------
+
+
+def test_hash_order_equals_a_stable_argsort():
+    """hash_order sorts packed keys (a hash's top bits, then its position): hashes that differ in their low
+    bits only tie on the top bits, and must still come out in full hash order, equal ones by position."""
+    from corpus.dedup.lsh import hash_order
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(0, 4000))
+        base = rng.integers(0, 2**62, max(1, n // 4), dtype=np.int64).astype(np.uint64) * np.uint64(4)
+        hashes = base[rng.integers(0, base.size, n)]
+        flip = rng.random(n) < 0.3  # same top bits, other low bits (the position bits are about 12)
+        hashes[flip] ^= rng.integers(1, 1 << 11, int(flip.sum())).astype(np.uint64)
+        if trial % 4 == 0:
+            hashes[rng.random(n) < 0.2] = np.uint64(2**64 - 1)
+        assert np.array_equal(hash_order(hashes), np.argsort(hashes, kind="stable")), trial
+
+
+def test_dense_tokens_equal_numpy_unique():
+    from corpus.dedup.prefix import _dense_tokens
+
+    rng = np.random.default_rng(4)
+    for high in (1, 7, 1000, 2**32):
+        for n in (0, 1, 5, 3000):
+            values = rng.integers(0, high, n).astype(np.uint32)
+            _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+            token, frequency = _dense_tokens(values)
+            assert np.array_equal(token, inverse) and np.array_equal(frequency, counts)
+
+
+def test_decisions_are_read_a_shard_at_a_time(shared, tmp_path):
+    """The dedup step writes one decisions file per stage shard holding clustered documents, and a worker
+    reads only the file of the shard it is on: copies across and within shards are still all found."""
+    from corpus.dedup.resolve import Decisions
+
+    texts = kjv_docs(shared, 120, 40)
+    docs = [{"id": f"d{i}", "text": t} for i, t in enumerate(texts)]
+    docs += [{"id": "copy-of-d0", "text": texts[0]}, {"id": "copy-of-d3", "text": texts[3]}]
+    folder = tmp_path / "in"
+    write_shards(folder, docs, 4)  # d0 in the first shard, both copies in the last
+    out = tmp_path / "out"
+    recipe = load_recipe({"name": "t", "steps": [{"dedup": {}}], "output": {"rejected": True}})
+    run_recipe(recipe, str(folder), str(out), report=False, keep_work=True)
+    assert {r["id"]: orjson.loads(r["metadata"])["duplicate_of"] for r in read_dataset(out / "rejected")} == {
+        "copy-of-d0": "d0",
+        "copy-of-d3": "d3",
+    }
+    work = out / ".corpus" / "global-0"
+    files = sorted(int(p.name[: -len(".pq")]) for p in (work / "decisions").iterdir())
+    assert len(files) == 2  # the two shards holding clustered documents; the others have no file
+    decisions = Decisions(str(work))
+    rows = {}
+    for shard in range(6):  # a shard without a file: nothing clustered
+        decisions._load(shard)
+        rows[shard] = sorted(decisions._rows.items())
+    assert [shard for shard, r in rows.items() if r] == files
+    kept = {d[0]: d[1] for r in rows.values() for _, d in r}  # cluster name -> kept, per member
+    assert sum(len(r) for r in rows.values()) == 4 and len(kept) == 2  # d0, d3, their copies: two clusters
+    dropped = {shard: [row for row, d in r if not d[1]] for shard, r in rows.items() if r}
+    assert {k: v.tolist() for k, v in decisions.dropped_rows().items()} == {
+        k: v for k, v in dropped.items() if v
+    }
+    assert sum(len(v) for v in dropped.values()) == 2

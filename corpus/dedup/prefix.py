@@ -98,7 +98,7 @@ def _prefixes(sets: tuple[np.ndarray, np.ndarray], n: int, threshold: float) -> 
     dense token numbers, flat, with each document's start. One in-place sort of a packed 64-bit key
     (document, frequency, token): about 20 bytes of work memory per shingle."""
     values, set_sizes = sets
-    _, token, frequency = np.unique(values, return_inverse=True, return_counts=True)
+    token, frequency = _dense_tokens(values)
     token_bits, frequency_bits = int(token.max(initial=0)).bit_length(), int(frequency.max()).bit_length()
     doc_bits = max(n - 1, 0).bit_length()
     assert token_bits + frequency_bits + doc_bits <= 63, "continue_peel is given at most BAND_SET_VALUES"
@@ -112,6 +112,25 @@ def _prefixes(sets: tuple[np.ndarray, np.ndarray], n: int, threshold: float) -> 
     first = np.cumsum(set_sizes) - set_sizes
     tokens = key[ragged_index(first, length)] & ((1 << token_bits) - 1)
     return np.r_[0, np.cumsum(length)].astype(np.int64), tokens
+
+
+def _dense_tokens(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's rank among the distinct values, and how often each distinct value occurs: what
+    np.unique(values, return_inverse=True, return_counts=True) gives, from one sort of packed 64-bit keys
+    (value, position) instead of an argsort, several times faster. Values are 32-bit, positions fewer than
+    2^32 (a band's sets in play are at most BAND_SET_VALUES)."""
+    key = values.astype(np.uint64) << np.uint64(32)
+    key |= np.arange(values.size, dtype=np.uint64)
+    key.sort()
+    position = (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    key >>= np.uint64(32)
+    new = np.ones(values.size, bool)
+    new[1:] = key[1:] != key[:-1]
+    del key
+    token = np.empty(values.size, np.int64)
+    token[position] = np.cumsum(new) - 1
+    frequency = np.diff(np.r_[np.flatnonzero(new), values.size])
+    return token, frequency
 
 
 def _matches(
