@@ -87,16 +87,24 @@ def test_batched_equals_one_by_one(gen):
         assert gen.generate([prompt], GREEDY)[0] == completion
 
 
-def test_fused_decode_steps_give_the_models_logits(run, monkeypatch):
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "mkl-only"])
+def test_fused_decode_steps_give_the_models_logits(run, monkeypatch, onednn):
     """Every decode step on the fused weights gives the logits of the plain model run on the whole sequence
-    without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded, own positions)."""
+    without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded, own positions);
+    with oneDNN's packed weights (CPU builds that have it) and without."""
+    if onednn and not torch.backends.mkldnn.is_available():
+        pytest.skip("no oneDNN in this torch build")
+    if not onednn:
+        monkeypatch.setattr(generate, "_onednn_usable", lambda device: False)
     gen = Generator.load(str(run))  # its own model: the norms' weights (ones when new) are made to matter
     torch.manual_seed(2)
     with torch.no_grad():
         for name, p in gen.model.named_parameters():
             if "norm" in name:
                 p.uniform_(0.5, 1.5)
-    assert decode_weights(gen.model) is not None  # the tiny model (GQA, untied) takes the fused path
+    fused = decode_weights(gen.model)
+    assert fused is not None  # the tiny model (GQA, untied) takes the fused path
+    assert (fused.packed is not None) == onednn
     steps: list[torch.Tensor] = []
     fused_step = generate.decode_step
 

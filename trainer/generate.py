@@ -337,11 +337,16 @@ def last_logits(
 # a parameter changed): q, k and v in one matrix and gate and up in one, each stored input-major ((in, out),
 # the layout a one-row matrix product reads fastest), the RMSNorm weights folded into the matrix that
 # follows the norm, the residual additions fused into the output products (addmm), and the rotary tables
-# laid out so one multiply-add rotates the queries and keys of every head together.
+# laid out so one multiply-add rotates the queries and keys of every head together. Steps of several rows
+# are matrix products of a few rows, which MKL runs poorly (8 rows of the output layer: 450-600 us); on the
+# CPU they run on oneDNN's prepacked weights instead (the layout inductor's freezing uses: 170 us), and so
+# does the output layer at every batch size.
 
-FUSED_WEIGHTS_MAX_BYTES = 1 << 30  # a larger model decodes on its own weights (the copy would double memory)
-# from this many rows on, the output layer's product is faster on the model's own (vocab, d_model) weight than
-# on the input-major copy (MKL on the CPU, measured: 8 rows 330-480 us against 500-600 us; 1 row 120 against 90)
+FUSED_WEIGHTS_MAX_BYTES = 512 << 20  # a larger model decodes on its own weights (the copies take up to twice
+# its size)
+PACKED_MIN_ROWS = 2  # from this many rows on, the layers' products run on the oneDNN-packed weights
+# without oneDNN: from this many rows on the output layer's product is faster on the model's own (vocab,
+# d_model) weight than on the input-major copy (MKL, 8 rows: 330-480 us against 500-600 us; 1 row 120 vs 90)
 HEAD_ROWS_OUTPUT_MAJOR = 4
 
 
@@ -350,8 +355,9 @@ class DecodeWeights:
     """A model's weights laid out for `decode_step`."""
 
     layers: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # qkv, o, gate_up, down
+    packed: list[tuple[torch.Tensor, ...]] | None  # the same, packed by oneDNN (None: no oneDNN)
     embed: torch.Tensor  # (vocab, d_model): the model's own embedding
-    head: torch.Tensor  # (d_model, vocab): lm_head with the final norm's weight folded in
+    head: torch.Tensor  # lm_head with the final norm's weight folded in: packed, or (d_model, vocab)
     lm_head: torch.Tensor  # (vocab, d_model): the model's own, and its final norm's weight: for several rows
     norm: torch.Tensor
     cos: torch.Tensor  # (max_len, 1, 2, head_dim / 2)
@@ -395,28 +401,64 @@ def _plain_linears(model: GPT) -> bool:
     return all(type(m) is torch.nn.Linear for m in projections)
 
 
+def _onednn_pack(weight: torch.Tensor) -> torch.Tensor:
+    """An (out, in) weight in oneDNN's blocked layout, for `_onednn_linear`."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
+
+
+def _onednn_linear(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+
+
+def _product(x: torch.Tensor, weight: torch.Tensor, packed: bool) -> torch.Tensor:
+    return _onednn_linear(x, weight) if packed else torch.mm(x, weight)
+
+
+def _product_add(residual: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, packed: bool) -> torch.Tensor:
+    """residual + x @ weight, in one op."""
+    if packed:
+        return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, None, "add")
+    return torch.addmm(residual, x, weight)
+
+
+def _onednn_usable(device: torch.device) -> bool:
+    return device.type == "cpu" and torch.backends.mkldnn.is_available()
+
+
 @torch.no_grad()
 def _build_decode_weights(model: GPT, version: tuple) -> DecodeWeights:
     c = model.config
-    layers = []
+    output_major = []  # (out, in), norms folded in
     for block in model.layers:
         attn, mlp = block.self_attn, block.mlp
         qkv = torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight])
         gate_up = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])
-        layers.append(
+        output_major.append(
             (
-                (qkv * block.input_layernorm.weight).t().contiguous(),
-                attn.o_proj.weight.t().contiguous(),
-                (gate_up * block.post_attention_layernorm.weight).t().contiguous(),
-                mlp.down_proj.weight.t().contiguous(),
+                qkv * block.input_layernorm.weight,
+                attn.o_proj.weight,
+                gate_up * block.post_attention_layernorm.weight,
+                mlp.down_proj.weight,
             )
         )
+    head = model.lm_head.weight * model.norm.weight
+    packed = None
+    if _onednn_usable(head.device):
+        try:
+            packed = [tuple(_onednn_pack(m) for m in layer) for layer in output_major]
+            head = _onednn_pack(head)
+        except (RuntimeError, AttributeError) as err:  # a build without these ops: MKL products only
+            log.info("oneDNN-packed decode weights unavailable (%s)", err)
+            packed = None
+    if packed is None:
+        head = head.t().contiguous()
     half = c.head_dim // 2
     sign = torch.cat([-torch.ones(half), torch.ones(half)]).to(model.rope_sin)
     return DecodeWeights(
-        layers=layers,
+        layers=[tuple(m.t().contiguous() for m in layer) for layer in output_major],
+        packed=packed,
         embed=model.embed_tokens.weight,
-        head=(model.lm_head.weight * model.norm.weight).t().contiguous(),
+        head=head,
         lm_head=model.lm_head.weight,
         norm=model.norm.weight,
         cos=model.rope_cos.view(-1, 1, 2, half).clone(),
@@ -446,8 +488,9 @@ def decode_step(
     cos, sin = w.cos[position], w.sin[position]  # (1 or B, 1, 2, half): broadcast over heads
     x = F.embedding(tokens, w.embed)
     d = x.shape[-1]
-    for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.layers):
-        qkv = torch.mm(F.rms_norm(x, (d,), eps=w.eps), qkv_w).view(B, H + 2 * KV, 2, -1)
+    packed = w.packed is not None and B >= PACKED_MIN_ROWS
+    for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.packed if packed else w.layers):
+        qkv = _product(F.rms_norm(x, (d,), eps=w.eps), qkv_w, packed).view(B, H + 2 * KV, 2, -1)
         qk = qkv[:, : H + KV]  # queries and keys, (B, H + KV, 2, half): x cos + rotate_half(x) sin below
         qk = torch.addcmul(qk * cos, qk.flip(2), sin)
         keys, values = cache.k[i], cache.v[i]
@@ -460,10 +503,12 @@ def decode_step(
             attn_mask=attn_mask,
             enable_gqa=KV != H,
         )
-        x = torch.addmm(x, y.view(B, -1), o_w)
-        gate, up = torch.mm(F.rms_norm(x, (d,), eps=w.eps), gate_up_w).chunk(2, dim=-1)
-        x = torch.addmm(x, F.silu(gate).mul_(up), down_w)
+        x = _product_add(x, y.view(B, -1), o_w, packed)
+        gate, up = _product(F.rms_norm(x, (d,), eps=w.eps), gate_up_w, packed).chunk(2, dim=-1)
+        x = _product_add(x, F.silu(gate).mul_(up), down_w, packed)
     cache.length = S + 1
+    if w.packed is not None:
+        return _onednn_linear(F.rms_norm(x, (d,), eps=w.eps), w.head)
     if B >= HEAD_ROWS_OUTPUT_MAJOR:
         return F.linear(F.rms_norm(x, (d,), w.norm, eps=w.eps), w.lm_head)
     return torch.mm(F.rms_norm(x, (d,), eps=w.eps), w.head)
