@@ -7,8 +7,14 @@ works."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
 import unicodedata
 from pathlib import Path
 
@@ -849,3 +855,68 @@ def test_decisions_are_read_a_shard_at_a_time(shared, tmp_path):
         k: v for k, v in dropped.items() if v
     }
     assert sum(len(v) for v in dropped.values()) == 2
+
+
+def _alive_in_session(sid: int) -> list[int]:
+    """Processes (zombies excluded) still alive in the session `sid`."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split() if stat else []
+        if fields and int(fields[3]) == sid and fields[0] != "Z":
+            alive.append(int(entry))
+    return alive
+
+
+@pytest.mark.slow
+def test_sigterm_while_exact_dedup_hashes_stops_without_hashing_the_queue(shared, tmp_path):
+    """SIGTERM to `corpus prepare -w 2` while exact_dedup's pool hashes the stage shards: exit 143 with one
+    line, no process left, and the shards still queued are not hashed first (the pool used to be closed and
+    joined, which runs every queued task before the run could stop)."""
+    verses = [line.split(" ", 1)[1] for line in (shared / "kjv.txt").read_text().splitlines()]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shards = 40
+    for f in range(shards):  # one stage shard per input file
+        with open(folder / f"part-{f:02d}.jsonl", "w") as out:
+            for i in range(600):
+                start = (f * 600 + i) * 7 % (len(verses) - 20)
+                out.write(json.dumps({"id": f"{f}-{i}", "text": " ".join(verses[start : start + 20])}) + "\n")
+    recipe = tmp_path / "exact.json"
+    recipe.write_text(json.dumps({"name": "exact", "steps": [{"exact_dedup": {}}]}))
+    out = tmp_path / "out"
+    cli = [sys.executable, "-m", "corpus.cli", "prepare", str(recipe), "-i", str(folder), "-o", str(out)]
+    proc = subprocess.Popen(
+        [*cli, "-w", "2", "-q", "--no-report"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    hashes = out / ".corpus" / "global-0" / "hashes"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(hashes.glob("*-rows.bin")) and proc.poll() is None:
+            time.sleep(0.01)
+        assert proc.poll() is None, "the run finished before it could be stopped"
+        seen = len(list(hashes.glob("*-rows.bin")))
+        os.kill(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert stderr.strip().splitlines() == [
+        "corpus: terminated by SIGTERM; run the same command again to resume"
+    ]
+    deadline = time.monotonic() + 5
+    while _alive_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive_in_session(proc.pid) == [], "a worker outlived the run"
+    # at most the two shards being hashed when the signal came were finished; closing and joining the pool
+    # (as it was) also hashed every shard already sent to the workers: 8 of 40 here
+    assert seen <= len(list(hashes.glob("*-rows.bin"))) <= seen + 2 < shards

@@ -123,6 +123,13 @@ def _bucket_duplicates(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.n
     return rows[~starts], first[~starts]
 
 
+DROPS_DIR = "drops"
+
+
+def _drops_path(work_dir: str, shard: int) -> str:
+    return os.path.join(work_dir, DROPS_DIR, f"{shard:05d}.pq")
+
+
 def _ids(shard: str, rows: np.ndarray) -> pa.Array:
     """The ids of some rows of a stage shard (only its id column is read)."""
     column = pa.chunked_array([batch.column(0) for batch in iter_batches(shard, ["id"])], pa.string())
@@ -139,6 +146,7 @@ class ExactDedup(GlobalStep):
         self.normalize = normalize
         self._drops: dict[int, str] = {}  # row -> kept id, for the stage shard `_drops_shard`
         self._drops_shard: int | None = None
+        self._work_dir = ""
 
     def resolve(
         self,
@@ -161,7 +169,9 @@ class ExactDedup(GlobalStep):
             hashed = list(pool.imap(_hash_shard, jobs) if pool else map(_hash_shard, jobs))
         finally:
             if pool:
-                pool.close()
+                # every result is in, or the run is stopping (SIGTERM, Ctrl-C, an error): either way the
+                # queued shards are not waited for (close() and join() would hash all of them first)
+                pool.terminate()
                 pool.join()
         counts = [saved for saved, _ in hashed]
         offsets = np.concatenate(([0], np.cumsum([total for _, total in hashed]))).astype(np.int64)
@@ -199,35 +209,45 @@ class ExactDedup(GlobalStep):
         ]
         first_ids = pa.chunked_array(pieces, pa.string())  # one chunk per shard: no copy
         copy_shard = np.searchsorted(offsets, copy, side="right") - 1
-        # in the kept copies' order (no reordering copy of the ids); `load` picks each shard's rows out
-        table = pa.table(
-            {
-                "shard": pa.array(copy_shard.astype(np.int32)),
-                "row": pa.array(copy - offsets[copy_shard]),
-                "duplicate_of": first_ids,
-            }
-        )
-        # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
-        tmp = os.path.join(work_dir, ".drops.pq.tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, os.path.join(work_dir, "drops.pq"))
+        # one small file per stage shard with drops (drops/NNNNN.pq: row, duplicate_of), rows ascending: a
+        # worker task reads its own shard's drops only, whatever the number of shards
+        order = np.lexsort((copy, copy_shard))
+        copy_shard, copy_row = copy_shard[order], (copy - offsets[copy_shard])[order]
+        kept_ids = first_ids.take(pa.array(order)) if order.size else pa.chunked_array([], pa.string())
+        folder = os.path.join(work_dir, DROPS_DIR)
+        shutil.rmtree(folder, ignore_errors=True)  # an interrupted attempt's files: written all again here
+        os.makedirs(folder)
+        bounds = np.flatnonzero(np.r_[True, copy_shard[1:] != copy_shard[:-1], True]) if order.size else [0]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            table = pa.table({"row": pa.array(copy_row[lo:hi]), "duplicate_of": kept_ids[lo:hi]})
+            # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
+            shard = int(copy_shard[lo])
+            tmp = os.path.join(folder, f".{shard:05d}.pq.tmp")
+            pq.write_table(table, tmp)
+            os.replace(tmp, _drops_path(work_dir, shard))
         return {"unique_hashes": int(sum(counts) - len(copy)), "exact_duplicates": len(copy)}
 
     def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
-        table = pq.ParquetFile(os.path.join(work_dir, "drops.pq")).read(columns=["shard", "row"])
-        shards, rows = table["shard"].to_numpy(), table["row"].to_numpy()
-        return {int(s): np.sort(rows[shards == s]) for s in np.unique(shards)}
+        folder = os.path.join(work_dir, DROPS_DIR)
+        out = {}
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".pq"):
+                rows = pq.ParquetFile(os.path.join(folder, name)).read(columns=["row"])["row"].to_numpy()
+                out[int(name[: -len(".pq")])] = rows
+        return out
 
     def load(self, work_dir: str) -> None:
-        # kept as Arrow columns; only the rows of the shard being read become a dict
-        self._table = pq.ParquetFile(os.path.join(work_dir, "drops.pq")).read()
-        self._shards = self._table["shard"].to_numpy()
+        # nothing read yet: each stage shard's drops are read when a document of that shard comes
+        self._work_dir = work_dir
         self._drops, self._drops_shard = {}, None
 
     def _shard_drops(self, shard: int) -> dict[int, str]:
         if shard != self._drops_shard:
-            part = self._table.filter(pa.array(self._shards == shard))
-            self._drops = dict(zip(part["row"].to_pylist(), part["duplicate_of"].to_pylist()))
+            path = _drops_path(self._work_dir, shard)
+            self._drops = {}
+            if os.path.exists(path):
+                table = pq.ParquetFile(path).read()
+                self._drops = dict(zip(table["row"].to_pylist(), table["duplicate_of"].to_pylist()))
             self._drops_shard = shard
         return self._drops
 
