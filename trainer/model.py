@@ -10,6 +10,12 @@ checkpoint by adding or stripping that prefix (`to_hf_state_dict`, `from_hf_stat
 
 `forward(idx, targets)` is all training needs. Generation passes a `KVCache` (keys and values of the tokens seen
 so far), and, for left-padded batches or packed sequences, explicit `positions` and a boolean `attn_mask`.
+
+Training speed on the CPU comes from doing the same arithmetic in fewer passes over memory, not from other
+numbers (tests check logits, loss and every gradient against transformers' LlamaForCausalLM): q/k/v and gate/up
+each run as one matrix product on their stacked weights, rotary embeddings and RMSNorm have hand-written
+backwards (`Rotary`, `RMSNormFunction`), and the training loss (`LinearCrossEntropy`) makes the logits a chunk
+of rows at a time instead of all (B*T, vocab) of them and their gradient.
 """
 
 from __future__ import annotations
