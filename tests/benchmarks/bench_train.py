@@ -186,6 +186,58 @@ def step_floor_ms(config, vocab: int, repeats: int = 3) -> dict:
     }
 
 
+def step_profile(ours, hf, opt, batch, clip: float, repeats: int = 5) -> dict:
+    """Where one fp32 step's time goes, on both sides: forward (for the trainer it includes the loss's
+    gradient, which LinearCrossEntropy computes with the loss), backward and clipping + optimizer, the best of
+    `repeats` steps in ms; and from torch.profiler over one step, the share of the time spent in matrix
+    products (mm, addmm) and attention kernels, the rest being elementwise work and overhead."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def ours_step():
+        t0 = time.perf_counter()
+        loss = ours.net(batch.x, batch.y, reduction="sum")
+        t1 = time.perf_counter()
+        (loss / batch.y.numel()).backward()
+        t2 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(ours.net.parameters(), clip)
+        for o in ours.optimizers:
+            o.step()
+            o.zero_grad(set_to_none=True)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    def hf_parts():
+        t0 = time.perf_counter()
+        logits = hf(input_ids=batch.x).logits
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), batch.y.view(-1))
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(hf.parameters(), clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    out = {}
+    for name, fn in (("trainer", ours_step), ("transformers", hf_parts)):
+        parts = [fn() for _ in range(repeats)]
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        events = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)
+        matmul = sum(
+            e.self_cpu_time_total for e in events if e.key in ("aten::mm", "aten::addmm", "aten::addmm_")
+        )
+        attention = sum(e.self_cpu_time_total for e in events if "scaled_dot_product" in e.key)
+        out[name] = {
+            "forward_ms": round(1000 * min(p[0] for p in parts), 1),
+            "backward_ms": round(1000 * min(p[1] for p in parts), 1),
+            "optimizer_ms": round(1000 * min(p[2] for p in parts), 1),
+            "matmul_share": round(matmul / total, 3),
+            "attention_share": round(attention / total, 3),
+        }
+    return out
+
+
 def throughput(tokens: Path, rounds: int, steps: int, threads: int, work: Path, extra: bool) -> dict:
     """Interleaved rounds of `steps` steps each of: the trainer's step (eager, fp32) and transformers' loop
     (eager, fp32); with `extra`, also both under torch.compile (time to the first step measured, with a fresh
@@ -276,6 +328,7 @@ def throughput(tokens: Path, rounds: int, steps: int, threads: int, work: Path, 
         "ratio_min": ratio("trainer", "transformers")["min"],
         "ratio_max": ratio("trainer", "transformers")["max"],
         # the round whose floor is the median one, and the ceiling: transformers' step time over the floor's
+        "profile": step_profile(ours, hf, opt, batch_of(1), config.grad_clip),
         "floor": sorted(floors, key=lambda f: f["floor_ms"])[len(floors) // 2],
         "ceiling_vs_transformers": ratio("floor", "transformers"),
         "trainer_vs_floor": ratio("trainer", "floor"),
@@ -502,6 +555,23 @@ def throughput_markdown(result: dict) -> list[str]:
             f"{pct(r['trainer_bf16_vs_trainer_fp32'])}. Not the target comparison (fp32 vs fp32).",
             "",
         ]
+    if "profile" in t:
+        lines += [
+            "Where one fp32 step's time goes (best of 5 steps; shares from torch.profiler over one step; the "
+            "trainer's forward includes the output layer's gradients, which its chunked loss computes with the "
+            "loss):",
+            "",
+            "| | forward ms | backward ms | clip + AdamW ms | matrix products | attention | the rest |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, label in (("trainer", "this trainer"), ("transformers", "transformers")):
+            p = t["profile"][name]
+            rest = 1 - p["matmul_share"] - p["attention_share"]
+            lines.append(
+                f"| {label} | {p['forward_ms']} | {p['backward_ms']} | {p['optimizer_ms']} | "
+                f"{p['matmul_share']:.0%} | {p['attention_share']:.0%} | {rest:.0%} |"
+            )
+        lines.append("")
     ceiling, share = t["ceiling_vs_transformers"], t["trainer_vs_floor"]
     lines += [
         f"**The fp32 floor of this step on this machine** (measured in every round). The step's matrix products "
@@ -517,7 +587,8 @@ def throughput_markdown(result: dict) -> list[str]:
     if result.get("throughput_previous"):
         p = result["throughput_previous"]
         lines += [
-            f"Before this version of the model (same benchmark, load average {p['load_average_at_start']}): "
+            f"Before the model's CPU training changes (stacked projections, Rotary, RMSNormFunction, "
+            f"LinearCrossEntropy; same benchmark, fp32 eager, load average {p['load_average_at_start']}): "
             f"{p['ratio_median']:.2f}x (range {p['ratio_min']:.2f}-{p['ratio_max']:.2f}).",
             "",
         ]
@@ -676,8 +747,9 @@ def main() -> None:
         result["throughput"] = throughput(
             build_shards(work, 8192), args.rounds, args.round_steps, args.threads, work, not args.no_extra
         )
-        if previous.get("throughput"):
-            result["throughput_previous"] = previous["throughput"]
+        # the reference kept across reruns: the last run before the model's CPU training changes (1b1c478)
+        if previous.get("throughput_previous") or previous.get("throughput"):
+            result["throughput_previous"] = previous.get("throughput_previous") or previous["throughput"]
     if args.steps:
         d_model, n_layer, seq = (int(v) for v in args.target_model.split(","))
         shards = build_shards(work, 4096)
@@ -686,6 +758,7 @@ def main() -> None:
         )
     elif previous.get("tokens_to_target"):
         result["tokens_to_target"] = previous["tokens_to_target"]  # not re-measured: kept as it was
+        result["command"] += "; part 2 kept from: " + previous.get("command", "an earlier run")
     kept = kept_sections(reports / "train.md")
     reports.mkdir(parents=True, exist_ok=True)
     write_atomic(str(reports / "train.json"), json.dumps(result, indent=2) + "\n")
