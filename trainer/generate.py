@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import queue
 import threading
@@ -364,7 +365,8 @@ class DecodeWeights:
     sin: torch.Tensor  # (max_len, 1, 2, head_dim / 2), first half negated: rotate_half's sign
     n_head: int
     n_kv_head: int
-    eps: float
+    eps: float  # the norms' epsilon, for the output layer on the model's own weights
+    norm_floor: torch.Tensor  # sqrt(d_model * eps): see _normalized
     version: tuple  # the parameters' storage and version counters when this was built
 
 
@@ -421,6 +423,13 @@ def _product_add(residual: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, 
     return torch.addmm(residual, x, weight)
 
 
+def _normalized(x: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    """RMSNorm without its weight, divided by sqrt(d_model) (which the weights after it carry):
+    x / sqrt(|x|^2 + d eps) = x / hypot(|x|, sqrt(d eps)). Three ops; F.rms_norm is a composite of seven on
+    the CPU (6.5 us against 3 us for one 256-wide row), and a one-row step has nine norms."""
+    return x / torch.hypot(torch.linalg.vector_norm(x, dim=-1, keepdim=True), floor)
+
+
 def _onednn_usable(device: torch.device) -> bool:
     return device.type == "cpu" and torch.backends.mkldnn.is_available()
 
@@ -428,6 +437,7 @@ def _onednn_usable(device: torch.device) -> bool:
 @torch.no_grad()
 def _build_decode_weights(model: GPT, version: tuple) -> DecodeWeights:
     c = model.config
+    root_d = math.sqrt(c.d_model)  # _normalized leaves it out
     output_major = []  # (out, in), norms folded in
     for block in model.layers:
         attn, mlp = block.self_attn, block.mlp
@@ -435,13 +445,13 @@ def _build_decode_weights(model: GPT, version: tuple) -> DecodeWeights:
         gate_up = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])
         output_major.append(
             (
-                qkv * block.input_layernorm.weight,
+                qkv * (block.input_layernorm.weight * root_d),
                 attn.o_proj.weight,
-                gate_up * block.post_attention_layernorm.weight,
+                gate_up * (block.post_attention_layernorm.weight * root_d),
                 mlp.down_proj.weight,
             )
         )
-    head = model.lm_head.weight * model.norm.weight
+    head = model.lm_head.weight * (model.norm.weight * root_d)
     packed = None
     if _onednn_usable(head.device):
         try:
@@ -466,6 +476,7 @@ def _build_decode_weights(model: GPT, version: tuple) -> DecodeWeights:
         n_head=c.n_head,
         n_kv_head=c.n_kv_head,
         eps=c.norm_eps,
+        norm_floor=torch.tensor(math.sqrt(c.d_model * c.norm_eps), device=head.device),
         version=version,
     )
 
@@ -490,7 +501,7 @@ def decode_step(
     d = x.shape[-1]
     packed = w.packed is not None and B >= PACKED_MIN_ROWS
     for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.packed if packed else w.layers):
-        qkv = _product(F.rms_norm(x, (d,), eps=w.eps), qkv_w, packed).view(B, H + 2 * KV, 2, -1)
+        qkv = _product(_normalized(x, w.norm_floor), qkv_w, packed).view(B, H + 2 * KV, 2, -1)
         qk = qkv[:, : H + KV]  # queries and keys, (B, H + KV, 2, half): x cos + rotate_half(x) sin below
         qk = torch.addcmul(qk * cos, qk.flip(2), sin)
         keys, values = cache.k[i], cache.v[i]
@@ -504,14 +515,14 @@ def decode_step(
             enable_gqa=KV != H,
         )
         x = _product_add(x, y.view(B, -1), o_w, packed)
-        gate, up = _product(F.rms_norm(x, (d,), eps=w.eps), gate_up_w, packed).chunk(2, dim=-1)
+        gate, up = _product(_normalized(x, w.norm_floor), gate_up_w, packed).chunk(2, dim=-1)
         x = _product_add(x, F.silu(gate).mul_(up), down_w, packed)
     cache.length = S + 1
     if w.packed is not None:
-        return _onednn_linear(F.rms_norm(x, (d,), eps=w.eps), w.head)
+        return _onednn_linear(_normalized(x, w.norm_floor), w.head)
     if B >= HEAD_ROWS_OUTPUT_MAJOR:
         return F.linear(F.rms_norm(x, (d,), w.norm, eps=w.eps), w.lm_head)
-    return torch.mm(F.rms_norm(x, (d,), eps=w.eps), w.head)
+    return torch.mm(_normalized(x, w.norm_floor), w.head)
 
 
 def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:

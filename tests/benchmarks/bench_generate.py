@@ -18,7 +18,7 @@ same count; a ratio never mixes two counts):
 Tokens/s = rows x 128 / wall time; the headline is the median over rounds of the per-round ratio. The fused
 weights are built once per model, before the timed rounds (the build time is reported on its own).
 
-    .venv/bin/python tests/benchmarks/bench_generate.py [--repeats 5] [--threads 1,2]
+    .venv/bin/python tests/benchmarks/bench_generate.py [--repeats 5] [--threads 1,2] [--compile]
 Writes reports/benchmarks/generate.json and generate.md.
 """
 
@@ -122,6 +122,47 @@ def run_ours_plain(gen: Generator, prompts: list[list[int]]) -> list[list[int]]:
 SIDES = ("ours", "ours_plain", "transformers")
 
 
+def compiled_step(gen: Generator, batches: dict, threads: int, repeats: int) -> dict:
+    """torch.compile (inductor, default mode) of the one-token step against the eager step, per batch: the
+    first generation's extra time (a cold compile, caches off, and the recompiles it triggers: the cache
+    length turns dynamic, a batch of other rows or positions is another graph) and tokens/s after it.
+    Dynamo cannot trace oneDNN's packed weights, so both run on the MKL-only fused weights."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.force_disable_caches = True
+    torch.set_num_threads(threads)
+    eager = generate.decode_step
+    compiled = torch.compile(eager)
+    onednn_usable = generate._onednn_usable
+    generate._onednn_usable = lambda device: False
+    generate._decode_weights.clear()
+    out = {}
+    for b, prompts in batches.items():
+        wall_eager, _, made_eager = timed(run_ours, gen, prompts)
+        generate.decode_step = compiled
+        try:
+            first, _, _ = timed(run_ours, gen, prompts)
+            rates = {"eager": [], "compiled": []}
+            for _ in range(repeats):
+                for side, step in (("eager", eager), ("compiled", compiled)):
+                    generate.decode_step = step
+                    wall, _, made = timed(run_ours, gen, prompts)
+                    rates[side].append(len(prompts) * NEW_TOKENS / wall)
+        finally:
+            generate.decode_step = eager
+            if b == max(batches):
+                generate._onednn_usable = onednn_usable
+                generate._decode_weights.clear()
+        out[f"batch_{b}"] = {
+            "compile_s": first - wall_eager,
+            "eager_tokens_per_s_median": statistics.median(rates["eager"]),
+            "compiled_tokens_per_s_median": statistics.median(rates["compiled"]),
+            "same_tokens": made == made_eager,
+        }
+        print(f"torch.compile batch {b}: {out[f'batch_{b}']}", flush=True)
+    return out
+
+
 def one_round(gen: Generator, hf, prompts: list[list[int]]) -> dict:
     """The three sides on the same prompts, one after the other; tokens/s by wall and by CPU time."""
     runs = {
@@ -158,6 +199,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", default="1,2", help="intra-op thread counts, comma-separated")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile of the step (1 thread)")
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
     import transformers
@@ -197,6 +239,7 @@ def main() -> None:
                         f"{x['cpu_ratio']:.2f}x), same tokens {x['same_tokens']}",
                         flush=True,
                     )
+        compile_result = compiled_step(gen, batches, 1, 3) if args.compile else None
     load_after = os.getloadavg()
     summary = {
         f"threads_{t}": {f"batch_{b}": summarize(rounds[t, b], batches[b]) for b in batches}
@@ -215,6 +258,7 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
         "results": summary,
+        "torch_compile": compile_result,
     }
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / "generate.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -247,6 +291,22 @@ def main() -> None:
         f"torch {torch.__version__}, transformers {transformers.__version__}.",
         "",
     ]
+    if compile_result:
+        lines += [
+            "torch.compile (inductor, default mode, cold: caches off) of the one-token step, 1 thread, against "
+            "the same step in eager mode, both on the MKL-only fused weights (dynamo cannot trace oneDNN's "
+            "packed ones); 3 interleaved rounds. Not used by default:",
+            "",
+            "| batch | compile and recompiles | eager tokens/s | compiled tokens/s | same tokens |",
+            "| ---: | ---: | ---: | ---: | --- |",
+        ]
+        for b in batches:
+            c = compile_result[f"batch_{b}"]
+            lines.append(
+                f"| {b} | {c['compile_s']:.1f} s | {c['eager_tokens_per_s_median']:,.0f} | "
+                f"{c['compiled_tokens_per_s_median']:,.0f} | {'yes' if c['same_tokens'] else 'no'} |"
+            )
+        lines.append("")
     (REPORTS / "generate.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
