@@ -30,8 +30,9 @@ def read_json(path: str) -> dict[str, Any]:
 
 
 def check_run_folder(out: str, config: TrainConfig, identity: dict[str, Any], overwrite: bool) -> bool:
-    """True to resume. Refuses a folder that is not a run, and a run whose model or data differ (naming the
-    first difference) unless overwrite."""
+    """True when the folder holds this run (to resume from its `last` checkpoint, if it has one). Refuses a
+    folder that is not a run, and a run whose model or data differ (naming the first difference) unless
+    overwrite."""
     if not os.path.exists(out):
         return False
     if not os.path.isdir(out):
@@ -57,7 +58,7 @@ def check_run_folder(out: str, config: TrainConfig, identity: dict[str, Any], ov
                 f"--out {out} holds a run with another {key} ({before.get(key)!r}): use another --out, "
                 "or --overwrite to start afresh"
             )
-    return os.path.isdir(os.path.join(out, "checkpoints", "last"))
+    return True
 
 
 def copy_tokenizer(src: str, dst: str) -> None:

@@ -37,7 +37,9 @@ import yaml
 from corpus.errors import CorpusError, InputError
 from corpus.files import write_atomic
 from trainer.checkpoint import (
+    CHECKPOINTS,
     TOKENIZER,
+    TRAIN_STATE,
     checkpoint_dir,
     load_train_state,
     recover_checkpoints,
@@ -48,6 +50,7 @@ from trainer.distributed import (
     Dist,
     all_sum,
     full_state,
+    gather,
     init_distributed,
     load_optimizer_states,
     optimizer_states,
@@ -240,9 +243,10 @@ class Trainer:
             from trainer.checkpoint import WEIGHTS, load_weights
 
             load_weights(self.model, load_file(os.path.join(last, WEIGHTS)), self.out)
-        torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in self.device and "cuda" in state["rng"]:
-            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        rng = state["rng"]
+        torch.set_rng_state(self.own_rng_state(rng, "torch"))
+        if "cuda" in self.device and "cuda" in rng:
+            torch.cuda.set_rng_state(self.own_rng_state(rng, "cuda"))
         if self.dist.main:
             truncate_metrics(os.path.join(self.out, "metrics.jsonl"), progress.step)
         return progress, state["optimizers"]
@@ -346,10 +350,21 @@ class Trainer:
             write_report(self.out)
         progress.last_saved = progress.step
 
+    def own_rng_state(self, rng: dict[str, Any], kind: str) -> torch.Tensor:
+        """This process's saved RNG state; the main process's when the run was saved by another number of
+        processes (every process seeds alike, so theirs is what a fresh process would hold)."""
+        per_rank = rng.get(f"{kind}_ranks")
+        return per_rank[self.dist.rank] if per_rank and len(per_rank) == self.dist.world else rng[kind]
+
     def train_state(self, progress: Progress, wall_s: float) -> dict[str, Any]:
-        rng = {"torch": torch.get_rng_state()}
+        """What `last` holds besides the weights. Every process calls it (FSDP gathers the optimizer states,
+        and every process's RNG state is gathered: its dropout masks are its own)."""
+        rng: dict[str, Any] = {"torch": torch.get_rng_state()}
         if "cuda" in self.device:
             rng["cuda"] = torch.cuda.get_rng_state()
+        if self.dist.world > 1:
+            for kind in list(rng):
+                rng[f"{kind}_ranks"] = gather(self.dist, self.device, rng[kind])
         state = {
             "step": progress.step, "tokens": progress.tokens, "best_val_loss": progress.best_val_loss,
             "bad_evals": progress.bad_evals, "best_val_bpb": progress.best_val_bpb,
@@ -387,6 +402,10 @@ class Progress:
     stopped: str = "max_steps"
 
 
+def has_last(out: str) -> bool:
+    return os.path.isfile(os.path.join(out, CHECKPOINTS, "last", TRAIN_STATE))
+
+
 def train(
     config: TrainConfig,
     tokens: str,
@@ -400,13 +419,17 @@ def train(
 ) -> dict:
     """Train (or resume training) a model on token shards into the run folder `out`; returns run.json."""
     setup = prepare(config, tokens, init_from)  # every check before anything is written
-    resume = check_run_folder(out, setup.config, setup.identity, overwrite)
+    # every process checks (so all refuse alike); the main process alone writes, and decides to resume only
+    # once a checkpoint that a kill left between its two renames is put back; the others read its decision
+    # from the folder after the barrier, which nothing changes before the first step
+    same_run = check_run_folder(out, setup.config, setup.identity, overwrite)
     dist = init_distributed(setup.device)
     if dist.main:
-        if overwrite and os.path.isfile(os.path.join(out, "run.json")) and not resume:
+        if overwrite and os.path.isfile(os.path.join(out, "run.json")):
             shutil.rmtree(out)
         os.makedirs(out, exist_ok=True)
         recover_checkpoints(out)
+        resume = same_run and has_last(out)
         if not resume:
             for name in ("metrics.jsonl", "samples.jsonl"):
                 if os.path.exists(os.path.join(out, name)):
@@ -422,6 +445,7 @@ def train(
         import torch.distributed as td
 
         td.barrier()
+    resume = same_run and has_last(out)
     trainer = Trainer(setup, out, dist, progress, tensorboard)
     summary = trainer.run(resume, on_eval)
     if dist.main:
