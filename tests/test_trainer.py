@@ -224,35 +224,117 @@ def test_sigkill_then_resume_logs_the_same_losses(kjv_tokens, tmp_path):  # noqa
     assert (killed / "run.json").read_text() == before
 
 
-def test_ddp_two_processes_equal_one(kjv_tokens, tmp_path):  # noqa: F811
-    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=3", "checkpoint_every=3", "threads=0"]
-    args = ["train", str(kjv_tokens), "-q", "--max-steps", "6"] + [f"--set={s}" for s in sets]
-    subprocess.run(CORPUS + args + ["--out", str(tmp_path / "one")], check=True, cwd=REPO)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(torchrun + args + ["--out", str(tmp_path / "two")], check=True, cwd=REPO, env=env)
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
+TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def kill_after_a_checkpoint(command: list[str], run: Path, steps: int, every: int) -> None:
+    """Start `command` (torchrun) in its own process group and SIGKILL the whole group once a checkpoint is
+    written and the run has gone past it, before it ends."""
+    proc = subprocess.Popen(command, cwd=REPO, env=TORCHRUN_ENV, start_new_session=True)
+    log, deadline = run / "metrics.jsonl", time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (
+            (run / "checkpoints" / "last").is_dir()
+            and log.is_file()
+            and len(log.read_text().splitlines()) > every
+        ):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert every <= load_train_state(str(run / "checkpoints" / "last"))["step"] < steps
+    assert len(metrics(run)) < steps
+
+
+def kill_and_resume_under_torchrun(args: list[str], runs: Path, steps: int, every: int) -> Path:
+    """A 2-process run killed mid-run, then resumed by the same command; returns a copy of the folder as the
+    kill left it."""
+    killed = runs / "killed"
+    kill_after_a_checkpoint(TORCHRUN + args + ["--out", str(killed)], killed, steps, every)
+    # the workers died with the launcher: nothing writes into the folder any more
+    time.sleep(0.5)
+    before = (killed / "metrics.jsonl").read_text()
+    time.sleep(0.5)
+    assert (killed / "metrics.jsonl").read_text() == before
+    shutil.copytree(killed, runs / "one-after-two")
+    subprocess.run(TORCHRUN + args + ["--out", str(killed)], check=True, cwd=REPO, env=TORCHRUN_ENV)
+    return runs / "one-after-two"
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_equal_one_and_resume(kjv_tokens, tmp_path):  # noqa: F811
+    """2 processes equal 1; a 2-process run with dropout SIGKILLed and resumed under torchrun logs the
+    uninterrupted run's losses exactly (each process's RNG state restored); resuming it with 1 process is
+    refused (the dropout masks depend on the process count)."""
+    steps, every = 16, 3
+    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=6", f"checkpoint_every={every}", "threads=0",
+                    "dropout=0.1"]  # fmt: skip
+    args = ["train", str(kjv_tokens), "-q", "--max-steps", str(steps)] + [f"--set={s}" for s in sets]
+    subprocess.run(CORPUS + args + ["--set=dropout=0", "--out", str(tmp_path / "one")], check=True, cwd=REPO)
+    nodrop = args + ["--set=dropout=0", "--out", str(tmp_path / "two")]
+    subprocess.run(TORCHRUN + nodrop, check=True, cwd=REPO, env=TORCHRUN_ENV)
     one, two = metrics(tmp_path / "one"), metrics(tmp_path / "two")
-    assert len(one) == len(two) == 6
+    assert len(one) == len(two) == steps
     for a, b in zip(one, two):
         assert abs(a["loss"] - b["loss"]) <= 1e-5
     assert abs(one[-1]["val_loss"] - two[-1]["val_loss"]) <= 1e-5
     assert json.loads((tmp_path / "two" / "run.json").read_text())["processes"] == 2
 
+    # with dropout: each process's RNG state is saved and restored
+    straight = tmp_path / "straight"
+    subprocess.run(TORCHRUN + args + ["--out", str(straight)], check=True, cwd=REPO, env=TORCHRUN_ENV)
+    one_after_two = kill_and_resume_under_torchrun(args, tmp_path, steps, every)
+    a, b = metrics(straight), metrics(tmp_path / "killed")
+    assert [r["step"] for r in b] == list(range(1, steps + 1))
+    assert [r["loss"] for r in a] == [r["loss"] for r in b]
+    assert [r.get("val_loss") for r in a] == [r.get("val_loss") for r in b]
+    # with dropout, one process cannot draw the 2 processes' masks: refused, one line, nothing written
+    before = (one_after_two / "run.json").read_text()
+    r = subprocess.run(
+        CORPUS + args + ["--out", str(one_after_two)], capture_output=True, text=True, cwd=REPO
+    )
+    assert r.returncode == 2 and "--nproc_per_node 2" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (one_after_two / "run.json").read_text() == before
+
 
 @pytest.mark.slow
-def test_fsdp_two_processes_close_to_one(kjv_tokens, tmp_path):  # noqa: F811
-    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=3", "checkpoint_every=3", "threads=0"]
-    args = ["train", str(kjv_tokens), "-q", "--max-steps", "6"] + [f"--set={s}" for s in sets]
+def test_fsdp_two_processes_close_to_one_resume_and_load(kjv_tokens, tmp_path):  # noqa: F811
+    """FSDP2 on 2 processes: close to 1 process; SIGKILLed and resumed under torchrun, the same losses exactly;
+    resumed by 1 process, the same to float rounding; its checkpoints load, evaluate and export in one
+    process."""
+    steps, every = 12, 3
+    sets = SMALL + ["batch_size=4", "grad_accum=2", "eval_every=6", f"checkpoint_every={every}", "threads=0"]
+    args = ["train", str(kjv_tokens), "-q", "--max-steps", str(steps)] + [f"--set={s}" for s in sets]
     subprocess.run(CORPUS + args + ["--out", str(tmp_path / "one")], check=True, cwd=REPO)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    fsdp = args + ["--set", "fsdp=true", "--out", str(tmp_path / "fsdp")]
-    subprocess.run(torchrun + fsdp, check=True, cwd=REPO, env=env)
-    one, two = metrics(tmp_path / "one"), metrics(tmp_path / "fsdp")
+    fsdp = args + ["--set", "fsdp=true"]
+    straight = tmp_path / "straight"
+    subprocess.run(TORCHRUN + fsdp + ["--out", str(straight)], check=True, cwd=REPO, env=TORCHRUN_ENV)
+    one, two = metrics(tmp_path / "one"), metrics(straight)
     # FSDP reduce-scatters gradients in another order: equal to float32 rounding, not bit for bit
     assert max(abs(a["loss"] - b["loss"]) for a, b in zip(one, two)) <= 1e-4
-    # the gathered checkpoint is a plain model
-    assert load_model(str(tmp_path / "fsdp"), checkpoint="last").model.num_parameters() > 0
+
+    one_after_two = kill_and_resume_under_torchrun(fsdp, tmp_path, steps, every)
+    b = metrics(tmp_path / "killed")
+    assert [r["step"] for r in b] == list(range(1, steps + 1))
+    assert [r["loss"] for r in two] == [r["loss"] for r in b]
+    assert [r.get("val_loss") for r in two] == [r.get("val_loss") for r in b]
+    # one process resumes the 2-process run (no dropout): the same global batches, the same losses to float
+    # rounding
+    subprocess.run(CORPUS + fsdp + ["--out", str(one_after_two)], check=True, cwd=REPO)
+    c = metrics(one_after_two)
+    assert [r["step"] for r in c] == list(range(1, steps + 1))
+    assert max(abs(x["loss"] - y["loss"]) for x, y in zip(two, c)) <= 1e-4
+    assert json.loads((one_after_two / "run.json").read_text())["processes"] == 1
+
+    # the gathered checkpoint is a plain model: evaluate and export in one process
+    assert load_model(str(straight), checkpoint="last").model.num_parameters() > 0
+    result = evaluate_lm(str(straight), str(kjv_tokens), seq_len=64)
+    assert result["loss"] == pytest.approx(two[-1]["val_loss"], abs=1e-5)
+    assert cli(["export", str(straight), "--hf", str(tmp_path / "hf")]) == 0
+    exported = evaluate_lm(str(tmp_path / "hf"), str(kjv_tokens), seq_len=64)
+    assert exported["loss"] == pytest.approx(result["loss"], abs=1e-5)
 
 
 def test_early_stopping_and_callback(kjv_tokens, tmp_path):  # noqa: F811

@@ -370,6 +370,7 @@ class Trainer:
             "bad_evals": progress.bad_evals, "best_val_bpb": progress.best_val_bpb,
             "last_val_bpb": progress.last_val_bpb, "wall_s": wall_s,
             "optimizers": optimizer_states(self.model, self.optimizers, self.c, self.dist), "rng": rng,
+            "processes": self.dist.world,
         }  # fmt: skip
         if self.c.lora:
             state["lora"] = lora_weights(self.net)
@@ -406,6 +407,21 @@ def has_last(out: str) -> bool:
     return os.path.isfile(os.path.join(out, CHECKPOINTS, "last", TRAIN_STATE))
 
 
+def check_process_count(out: str, config: TrainConfig, dist: Dist) -> None:
+    """Another number of processes may resume a run: the global batch of a step, its data and the loss are
+    the same (float rounding aside: the sums run in another order). Not with dropout: a process draws the
+    masks of its own share of the batch from its own RNG stream, so the masks would differ from the saved
+    run's; refused, naming the count to use."""
+    saved = torch.load(os.path.join(out, CHECKPOINTS, "last", TRAIN_STATE), mmap=True, weights_only=True)
+    processes = saved.get("processes", dist.world)
+    dropout = config.dropout or (config.lora and config.lora_dropout)
+    if processes != dist.world and dropout:
+        raise InputError(
+            f"--out {out} was saved by {processes} process(es), this is {dist.world}: with dropout the random "
+            f"masks depend on the process count; resume with torchrun --nproc_per_node {processes}"
+        )
+
+
 def train(
     config: TrainConfig,
     tokens: str,
@@ -424,6 +440,8 @@ def train(
     # from the folder after the barrier, which nothing changes before the first step
     same_run = check_run_folder(out, setup.config, setup.identity, overwrite)
     dist = init_distributed(setup.device)
+    if same_run and has_last(out):
+        check_process_count(out, setup.config, dist)
     if dist.main:
         if overwrite and os.path.isfile(os.path.join(out, "run.json")):
             shutil.rmtree(out)
