@@ -285,6 +285,14 @@ def main() -> None:
                 f"{s['ours_plain_tokens_per_s_median']:,.0f} ({s['plain_ratio_median']:.2f}x) | "
                 f"{'yes' if s['same_tokens_every_round'] else 'no'} |"
             )
+    lines.append("")
+    for t in thread_counts:
+        one, eight = summary[f"threads_{t}"]["batch_1"], summary[f"threads_{t}"]["batch_8"]
+        lines.append(
+            f"- {t} thread(s): batch 1 {one['ratio_median']:.2f}x transformers (target 2x: "
+            f"{'met' if one['ratio_median'] >= 2 else 'not met'}), batch 8 {eight['ratio_median']:.2f}x (target "
+            f"ahead: {'met' if eight['ratio_median'] > 1 else 'not met'})"
+        )
     lines += [
         "",
         f"Fused decode weights built in {build_s * 1000:.0f} ms, once per model (not in the timed rounds). "
