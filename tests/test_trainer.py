@@ -224,6 +224,26 @@ def test_sigkill_then_resume_logs_the_same_losses(kjv_tokens, tmp_path):  # noqa
     assert (killed / "run.json").read_text() == before
 
 
+def test_killed_between_the_checkpoint_renames_resumes(kjv_tokens, tmp_path):  # noqa: F811
+    """A kill between save_checkpoint's two renames leaves `last` as .last.old-*: the next call puts it back
+    and resumes from it (it used to decide before the repair, and start afresh)."""
+    out = tmp_path / "run"
+    train(small("max_steps=4", "checkpoint_every=2", "eval_every=0", "samples=0"), str(kjv_tokens), str(out),
+          progress=False)  # fmt: skip
+    last = out / "checkpoints" / "last"
+    last.rename(out / "checkpoints" / ".last.old-0123abcd")
+    records = metrics(out)
+    records[1]["mark"] = "from the first session"  # kept by a resume, gone if the run started afresh
+    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary = train(small("max_steps=6", "checkpoint_every=2", "eval_every=0", "samples=0"), str(kjv_tokens),
+                    str(out), progress=False)  # fmt: skip
+    assert summary["steps"] == 6 and sorted(os.listdir(out / "checkpoints")) == ["last"]
+    after = metrics(out)
+    assert [r["step"] for r in after] == list(range(1, 7)) and after[1].get(
+        "mark"
+    ) == "from the first session"
+
+
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "corpus.cli"]
 TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
