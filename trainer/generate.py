@@ -340,11 +340,10 @@ def last_logits(
 # follows the norm, the residual additions fused into the output products (addmm), and the rotary tables
 # laid out so one multiply-add rotates the queries and keys of every head together. Steps of several rows
 # are matrix products of a few rows, which MKL runs poorly (8 rows of the output layer: 450-600 us); on the
-# CPU they run on oneDNN's prepacked weights instead (the layout inductor's freezing uses: 170 us), and so
-# does the output layer at every batch size.
+# CPU they run on oneDNN's prepacked weights instead (170 us), and so does the output layer at every batch
+# size. The copies take up to twice the model's size: a larger model than this decodes on its own weights.
 
-FUSED_WEIGHTS_MAX_BYTES = 512 << 20  # a larger model decodes on its own weights (the copies take up to twice
-# its size)
+FUSED_WEIGHTS_MAX_BYTES = 512 << 20
 PACKED_MIN_ROWS = 2  # from this many rows on, the layers' products run on the oneDNN-packed weights
 # without oneDNN: from this many rows on the output layer's product is faster on the model's own (vocab,
 # d_model) weight than on the input-major copy (MKL, 8 rows: 330-480 us against 500-600 us; 1 row 120 vs 90)
@@ -380,7 +379,8 @@ def _parameters_version(model: GPT) -> tuple:
 
 def decode_weights(model: GPT) -> DecodeWeights | None:
     """The model's weights for `decode_step`, built once and rebuilt when a parameter changed; None where the
-    plain path runs instead (not fp32: folding the norms would change low-precision rounding; or too big)."""
+    plain path runs instead: not fp32 (folding the norms would change low-precision rounding), too big, or
+    with LoRA-wrapped projections."""
     p = next(model.parameters())
     size = sum(t.numel() * t.element_size() for t in model.parameters())
     if p.dtype != torch.float32 or size > FUSED_WEIGHTS_MAX_BYTES or not _plain_linears(model):
