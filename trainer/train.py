@@ -15,6 +15,10 @@ to the same number however the batch is split.
 Resume: `last` is saved every checkpoint_every steps with the optimizer and RNG states; `best` at each
 evaluation that improves the validation loss. Running the same call again on the same folder continues from
 `last` and truncates metrics.jsonl to it, so a killed and resumed run logs the losses of an uninterrupted one.
+Under torchrun (DDP or FSDP2) the main process writes the checkpoints (FSDP gathers the full weights and
+optimizer states to it; every process's RNG state is gathered too) and every process loads them; the workers
+die with their launcher, so a killed torchrun leaves nothing writing into the folder. Another number of
+processes may resume a run (the optimizer states are stored as one process holds them); not with dropout.
 """
 
 from __future__ import annotations
