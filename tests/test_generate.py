@@ -89,9 +89,9 @@ def test_batched_equals_one_by_one(gen):
 
 @pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "mkl-only"])
 def test_fused_decode_steps_give_the_models_logits(run, monkeypatch, onednn):
-    """Every decode step on the fused weights gives the logits of the plain model run on the whole sequence
-    without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded, own positions);
-    with oneDNN's packed weights (CPU builds that have it) and without."""
+    """Every decode step and the prefill on the fused weights give the logits of the plain model run on the
+    whole sequence without a cache (within 1e-5, fp32): one row, and rows of different lengths (left padded,
+    own positions); with oneDNN's packed weights (CPU builds that have it) and without."""
     if onednn and not torch.backends.mkldnn.is_available():
         pytest.skip("no oneDNN in this torch build")
     if not onednn:
@@ -106,24 +106,32 @@ def test_fused_decode_steps_give_the_models_logits(run, monkeypatch, onednn):
     assert fused is not None  # the tiny model (GQA, untied) takes the fused path
     assert (fused.packed is not None) == onednn
     steps: list[torch.Tensor] = []
-    fused_step = generate.decode_step
+    prefills: list[torch.Tensor] = []
 
-    def recorded(*args, **kwargs):  # the real step, its logits kept
-        logits = fused_step(*args, **kwargs)
-        steps.append(logits.clone())
-        return logits
+    def recorded(real, kept):  # the real function, its logits kept
+        def call(*args, **kwargs):
+            logits = real(*args, **kwargs)
+            kept.append(logits.clone())
+            return logits
 
-    monkeypatch.setattr(generate, "decode_step", recorded)
+        return call
+
+    monkeypatch.setattr(generate, "decode_step", recorded(generate.decode_step, steps))
+    monkeypatch.setattr(generate, "prefill", recorded(generate.prefill, prefills))
     cfg = GenerationConfig(max_new_tokens=6, temperature=0, ignore_eos=True)
     five = [*PROMPTS, "Where is my parcel?", "Thanks, that worked."]  # from 4 rows the output layer differs
     for prompts in (PROMPTS[:1], five):
         steps.clear()
+        prefills.clear()
         out = gen.generate(prompts, cfg)
         assert len(steps) == cfg.max_new_tokens - 1  # the first token comes from the prefill
+        assert len(prefills) == (1 if onednn else 0)  # the fused prefill runs on the packed weights only
         for row, (prompt, completion) in enumerate(zip(prompts, out, strict=True)):
             ids = gen.encode(prompt)
             with torch.no_grad():
                 full = gen.model(torch.tensor([ids + completion.token_ids]))[0]
+            for logits in prefills:  # the prompt's last position
+                torch.testing.assert_close(logits[row], full[len(ids) - 1], atol=1e-5, rtol=0)
             for i, logits in enumerate(steps):  # step i fed generated token i, at position len(ids) + i
                 torch.testing.assert_close(logits[row], full[len(ids) + i], atol=1e-5, rtol=0)
 

@@ -525,6 +525,52 @@ def decode_step(
     return torch.mm(_normalized(x, w.norm_floor), w.head)
 
 
+def prefill(
+    w: DecodeWeights,
+    idx: torch.Tensor,
+    cache: KVCache,
+    positions: torch.Tensor | None = None,
+    attn_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`last_logits` on the fused, oneDNN-packed decode weights (w.packed must be set): logits (B, vocab) of
+    the last position of every row of idx (B, T), whose keys and values fill cache slots [0, T). positions
+    (B, T) and attn_mask (B, 1, T, T) as for `last_logits` (None: positions 0..T-1, causal attention). The
+    prompt's B * T rows run as one product per matrix, which on the model's own (out, in) weights MKL runs at
+    half the speed of oneDNN's packed copy; the last layer's output products and MLP run on the last
+    position only, the one whose logits are asked for."""
+    B, T = idx.shape
+    if cache.length != 0 or T > cache.max_len:
+        raise ValueError(f"prefill of {T} tokens into a KV cache of {cache.max_len} holding {cache.length}")
+    H, KV = w.n_head, w.n_kv_head
+    pos = torch.arange(T, device=idx.device) if positions is None else positions
+    cos, sin = w.cos[pos], w.sin[pos]  # (T or B, T, 1, 2, half): broadcast over heads
+    x = F.embedding(idx, w.embed).view(B * T, -1)
+    last = len(w.packed) - 1
+    for i, (qkv_w, o_w, gate_up_w, down_w) in enumerate(w.packed):
+        qkv = _onednn_linear(_normalized(x, w.norm_floor), qkv_w).view(B, T, H + 2 * KV, 2, -1)
+        qk = qkv[:, :, : H + KV]
+        qk = torch.addcmul(qk * cos, qk.flip(3), sin).view(B, T, H + KV, -1).transpose(1, 2)
+        cache.k[i, :, :, :T] = qk[:, H:]
+        cache.v[i, :, :, :T] = qkv[:, :, H + KV :].reshape(B, T, KV, -1).transpose(1, 2)
+        q, keys, values = qk[:, :H], cache.k[i, :, :, :T], cache.v[i, :, :, :T]
+        if i == last:  # only the last position goes on to the output layer
+            q, x = q[:, :, -1:], x.view(B, T, -1)[:, -1]
+            attn_mask = None if attn_mask is None else attn_mask[:, :, -1:]
+        y = F.scaled_dot_product_attention(
+            q,
+            keys,
+            values,
+            attn_mask=attn_mask,
+            is_causal=attn_mask is None and i != last,
+            enable_gqa=KV != H,
+        )
+        x = _product_add(x, y.transpose(1, 2).reshape(x.shape[0], -1), o_w, True)
+        gate, up = _onednn_linear(_normalized(x, w.norm_floor), gate_up_w).chunk(2, dim=-1)
+        x = _product_add(x, F.silu(gate).mul_(up), down_w, True)
+    cache.length = T
+    return _onednn_linear(_normalized(x, w.norm_floor), w.head)
+
+
 def _left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (B, P) padded on the left, valid (B, P) True on real tokens)."""
     width = max(len(p) for p in prompts)
@@ -569,15 +615,19 @@ class DecodeBatch:
         ids, valid = _left_pad([s.prompt_ids for s in seqs], self.pad_id, self.device)
         B, P = ids.shape
         cache = KVCache(self.model.config, B, P, self.device, self.dtype)
-        if bool(valid.all()):
-            logits = last_logits(self.model, ids, cache)  # plain causal attention, no mask
-        else:
+        positions = mask = None
+        if not bool(valid.all()):
             positions = (valid.long().cumsum(-1) - 1).clamp(min=0)
             causal = torch.ones(P, P, dtype=torch.bool, device=self.device).tril()
             # padding queries attend to themselves only: a row of all -inf would make NaNs that reach the
             # cached values of the pads (masked out later, but 0 * NaN is still NaN)
-            mask = (causal & valid[:, None, :]) | torch.eye(P, dtype=torch.bool, device=self.device)
-            logits = last_logits(self.model, ids, cache, positions, mask[:, None])
+            mask = ((causal & valid[:, None, :]) | torch.eye(P, dtype=torch.bool, device=self.device))[
+                :, None
+            ]
+        if self.weights is not None and self.weights.packed is not None:
+            logits = prefill(self.weights, ids, cache, positions, mask)
+        else:  # no mask and no positions: plain causal attention
+            logits = last_logits(self.model, ids, cache, positions, mask)
         for seq, token in zip(seqs, sample_tokens(logits, seqs), strict=True):
             seq.push(token)
         self._merge(cache, valid, (P - valid.sum(-1)).cpu(), seqs)
