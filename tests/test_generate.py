@@ -207,6 +207,37 @@ def test_rows_joining_and_leaving_a_running_batch(gen):
     assert batch.cache is None  # everything finished and left
 
 
+def test_joining_rows_fill_free_rows_of_the_cache(gen):
+    """With room for max_rows rows, a short prompt joining a running batch is written into a free row of the
+    cache's storage (no reallocation), a finished row's place is taken by the last running row, and every
+    sequence still gets exactly the tokens it gets alone (greedy)."""
+    plan = {PROMPTS[2]: 20, "Hi": 5, PROMPTS[0]: 12, "Where is my parcel?": 8}
+    alone = {
+        p: gen.generate([p], GenerationConfig(max_new_tokens=n, temperature=0, ignore_eos=True))[0]
+        for p, n in plan.items()
+    }
+    seqs = {
+        p: gen.new_sequence(gen.encode(p), GenerationConfig(max_new_tokens=n, temperature=0, ignore_eos=True))
+        for p, n in plan.items()
+    }
+    batch = DecodeBatch(gen.model, gen.pad_id, max_rows=3)
+    batch.add([seqs[PROMPTS[2]]])
+    storage = batch._k.data_ptr()
+    for _ in range(3):
+        batch.step()
+    batch.add([seqs["Hi"], seqs[PROMPTS[0]]])  # two shorter prompts: rows 1 and 2 of the storage
+    assert batch._k.data_ptr() == storage
+    while not seqs["Hi"].finished:
+        batch.step()
+    assert batch.rows == [seqs[PROMPTS[2]], seqs[PROMPTS[0]]]  # the last row moved into the finished one's
+    batch.add([seqs["Where is my parcel?"]])
+    assert batch._k.data_ptr() == storage and len(batch) == 3
+    while batch.rows:
+        batch.step()
+    for prompt, seq in seqs.items():
+        assert seq.completion() == alone[prompt]
+
+
 def test_seed_reproducible_and_rows_seeded_apart(gen):
     cfg = GenerationConfig(max_new_tokens=16, temperature=1.0, top_k=50, top_p=0.95, seed=7, ignore_eos=True)
     first = gen.generate(PROMPTS[:2], cfg)

@@ -9,10 +9,11 @@ The trainer's own GPT (runs and Llama-family HF folders) decodes with a KV cache
 prompts (the prefill), then one token per step. Prompts of different lengths share a batch by left padding:
 every row's cache slots end at the same slot, each row's tokens carry their own positions, and a boolean
 mask keeps queries off the padding. Rows that finish leave the batch (`KVCache.keep_rows`), and new rows can
-join between steps (`DecodeBatch.add`: prefilled on their own, then merged into the cache), which is what the
-server's dynamic batching runs on. The prefill runs `last_logits` on the model's own weights; each decoding
-step runs `decode_step` on a copy of them laid out for one-token steps (`decode_weights`: fused q/k/v and
-gate/up matrices, norms folded in, built once per model), which is what makes decoding fast on the CPU.
+join between steps (`DecodeBatch.add`: prefilled, then written into free rows of the cache), which is what
+the server's dynamic batching runs on. Each decoding step runs `decode_step` on a copy of the model's weights
+laid out for one-token steps (`decode_weights`: fused q/k/v and gate/up matrices, norms folded in, built once
+per model), which is what makes decoding fast on the CPU; the prefill runs `prefill` on the same copy where
+oneDNN packed it, else `last_logits` on the model's own weights.
 Other HF causal LMs (GPT-2, ...) go through transformers' `generate()`.
 
 Text comes out incrementally: each new token is decoded together with a few tokens before it and only the
@@ -587,13 +588,20 @@ class DecodeBatch:
 
     Cache slots are right-aligned: every row's last token sits in the same slot, and row i's tokens fill
     slots [start_i, length). `valid` (rows, slots) marks the filled ones; positions count from each row's
-    start. Rows join with `add` (prefilled on their own, then merged into the cache, which is reallocated
-    with room for every row's remaining tokens) and leave when finished (`KVCache.keep_rows`); slots that no
-    row uses any more are cut off the front, so a long-running batch does not grow."""
+    start. Rows join with `add` (prefilled together, then written into free rows of the cache's storage, which
+    is reallocated only when it lacks the rows or slots) and leave when finished (the last running row takes
+    a finished one's place); slots that no row uses any more are cut off the front, so a long-running batch
+    does not grow."""
 
-    def __init__(self, model: GPT, pad_id: int = 0) -> None:
+    def __init__(self, model: GPT, pad_id: int = 0, max_rows: int | None = None) -> None:
         self.model = model
         self.pad_id = pad_id
+        self.max_rows = max_rows  # rows the cache's storage makes room for (a server's max batch)
+        # the storage of keys, values and `valid` (rows, slots), of which cache and valid are the running
+        # rows' view: joining rows fill free rows, leaving ones are replaced by the last
+        self._k: torch.Tensor | None = None
+        self._v: torch.Tensor | None = None
+        self._valid: torch.Tensor | None = None
         self.rows: list[Sequence] = []
         self.cache: KVCache | None = None
         self.valid: torch.Tensor | None = None  # (rows, cache slots) bool
@@ -664,65 +672,107 @@ class DecodeBatch:
     def _remaining(self) -> int:
         return max((s.limit - len(s.token_ids) for s in self.rows), default=0)
 
+    def _view(self) -> None:
+        """Point the cache and `valid` at the storage's first len(rows) rows (the running ones)."""
+        n = len(self.rows)
+        self.cache.k, self.cache.v = self._k[:, :n], self._v[:, :n]
+        self.cache.max_len = self._k.shape[3]
+        self.valid = self._valid[:n]
+        self.aligned = bool((self.start == 0).all())
+
     def _merge(self, new: KVCache, new_valid: torch.Tensor, new_start: torch.Tensor, seqs: list[Sequence]):
-        """One cache holding the running rows then the new ones, right-aligned, with room for every row's
-        remaining tokens."""
-        old_rows = len(self.rows)
-        self.rows = self.rows + seqs
+        """The new rows after the running ones, right-aligned. They go into free rows of the storage when it
+        has them and room for every row's remaining tokens (the usual case in a server: a prompt shorter than
+        the running rows' slots joins); otherwise the storage is reallocated, with room for max_rows rows and
+        twice the remaining tokens, so the next joins find room."""
+        old, m = len(self.rows), len(seqs)
         S_old = self.cache.length if self.cache is not None else 0
+        room = self._k.shape[3] if self.cache is not None else 0
+        need = max(self._remaining(), max(s.limit - len(s.token_ids) for s in seqs))
+        if (
+            self.cache is not None
+            and new.length <= S_old
+            and old + m <= self._k.shape[1]
+            and S_old + need <= room
+        ):
+            shift = S_old - new.length
+            rows = slice(old, old + m)
+            self._k[:, rows, :, shift:S_old] = new.k[:, :, :, : new.length]
+            self._v[:, rows, :, shift:S_old] = new.v[:, :, :, : new.length]
+            # the slots before `shift` keep an earlier row's (finite) keys and values: masked out
+            self._valid[rows] = False
+            self._valid[rows, shift:S_old] = new_valid
+            self.rows = self.rows + seqs
+            self.start = torch.cat([self.start, new_start + shift])
+            self._view()
+            return
+        self.rows = self.rows + seqs
         S = max(S_old, new.length)
-        capacity = S + self._remaining()
-        merged = KVCache(self.model.config, len(self.rows), capacity, self.device, self.dtype)
-        valid = torch.zeros((len(self.rows), capacity), dtype=torch.bool, device=self.device)
-        if old_rows:
+        capacity = S + 2 * self._remaining()
+        row_capacity = max(len(self.rows), self.max_rows or 0)
+        merged = KVCache(self.model.config, row_capacity, capacity, self.device, self.dtype)
+        valid = torch.zeros((row_capacity, capacity), dtype=torch.bool, device=self.device)
+        if old:
             shift = S - S_old
-            merged.k[:, :old_rows, :, shift:S] = self.cache.k[:, :, :, :S_old]
-            merged.v[:, :old_rows, :, shift:S] = self.cache.v[:, :, :, :S_old]
-            valid[:old_rows, shift:S] = self.valid[:, :S_old]
+            merged.k[:, :old, :, shift:S] = self.cache.k[:, :, :, :S_old]
+            merged.v[:, :old, :, shift:S] = self.cache.v[:, :, :, :S_old]
+            valid[:old, shift:S] = self.valid[:, :S_old]
             self.start = self.start + shift
         shift = S - new.length
-        merged.k[:, old_rows:, :, shift:S] = new.k[:, :, :, : new.length]
-        merged.v[:, old_rows:, :, shift:S] = new.v[:, :, :, : new.length]
-        valid[old_rows:, shift:S] = new_valid
+        merged.k[:, old : old + m, :, shift:S] = new.k[:, :, :, : new.length]
+        merged.v[:, old : old + m, :, shift:S] = new.v[:, :, :, : new.length]
+        valid[old : old + m, shift:S] = new_valid
         merged.length = S
-        self.cache, self.valid = merged, valid
+        self.cache, self._k, self._v, self._valid = merged, merged.k, merged.v, valid
         self.start = torch.cat([self.start, new_start + shift])
-        self.aligned = bool((self.start == 0).all())
+        self._view()
 
     def _reserve(self, capacity: int) -> None:
         """Room for `capacity` slots (a row was given more tokens than planned: never in normal use)."""
-        cache = self.cache
-        grown = KVCache(self.model.config, len(self.rows), capacity, self.device, self.dtype)
+        cache, n = self.cache, len(self.rows)
+        grown = KVCache(self.model.config, n, capacity, self.device, self.dtype)
         grown.k[:, :, :, : cache.length] = cache.k[:, :, :, : cache.length]
         grown.v[:, :, :, : cache.length] = cache.v[:, :, :, : cache.length]
         grown.length = cache.length
-        valid = torch.zeros((len(self.rows), capacity), dtype=torch.bool, device=self.device)
+        valid = torch.zeros((n, capacity), dtype=torch.bool, device=self.device)
         valid[:, : cache.length] = self.valid[:, : cache.length]
-        self.cache, self.valid = grown, valid
+        self.cache, self._k, self._v, self._valid = grown, grown.k, grown.v, valid
+        self._view()
 
     def drop_finished(self) -> None:
-        """Remove the finished rows (a caller may end a row itself: `seq.finish_reason = "cancelled"`)."""
+        """Remove the finished rows (a caller may end a row itself: `seq.finish_reason = "cancelled"`): the
+        last running rows move into their places in the storage (a few rows copied, nothing reallocated)."""
         keep = [i for i, s in enumerate(self.rows) if not s.finished]
         if len(keep) == len(self.rows):
             return
         if not keep:
             self.rows, self.cache, self.valid = [], None, None
+            self._k = self._v = self._valid = None
             self.start = torch.zeros(0, dtype=torch.long)
             return
-        index = torch.tensor(keep, device=self.device)
-        self.cache.keep_rows(index)
-        self.valid = self.valid[index]
-        self.start = self.start[torch.tensor(keep)]
-        self.rows = [self.rows[i] for i in keep]
+        n = len(keep)
+        holes = [i for i in range(n) if self.rows[i].finished]
+        movers = [i for i in keep if i >= n]  # as many as there are holes
+        order = list(range(n))
+        if holes:
+            to, frm = torch.tensor(holes, device=self.device), torch.tensor(movers, device=self.device)
+            self._k[:, to] = self._k[:, frm]
+            self._v[:, to] = self._v[:, frm]
+            self._valid[to] = self._valid[frm]
+            for h, mv in zip(holes, movers, strict=True):
+                order[h] = mv
+        self.rows = [self.rows[i] for i in order]
+        self.start = self.start[torch.tensor(order)]
         cut = int(self.start.min())
-        if cut:  # slots before every remaining row's first one: drop them
-            self.cache.k = self.cache.k[:, :, :, cut:]
-            self.cache.v = self.cache.v[:, :, :, cut:]
+        if cut:  # slots before every remaining row's first one: drop them (a view, nothing copied)
+            self._k, self._v, self._valid = (
+                self._k[:, :, :, cut:],
+                self._v[:, :, :, cut:],
+                self._valid[:, cut:],
+            )
             self.cache.length -= cut
-            self.cache.max_len -= cut
-            self.valid = self.valid[:, cut:]
             self.start = self.start - cut
-        self.aligned = bool((self.start == 0).all())
+        self._view()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class Engine:
         self.gen = gen
         self.max_batch = max(1, max_batch)
         self.waiting: queue.Queue[Pending] = queue.Queue(maxsize=max_queue)
-        self.batch = DecodeBatch(gen.model, gen.pad_id) if gen.backend == "gpt" else None
+        self.batch = DecodeBatch(gen.model, gen.pad_id, self.max_batch) if gen.backend == "gpt" else None
         self.owners: dict[int, Pending] = {}  # id(seq) -> request
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="corpus-serve-engine", daemon=True)
@@ -223,7 +223,7 @@ class Engine:
             p.send("error", message)
         self.owners.clear()
         if self.batch is not None:
-            self.batch = DecodeBatch(self.gen.model, self.gen.pad_id)
+            self.batch = DecodeBatch(self.gen.model, self.gen.pad_id, self.max_batch)
 
 
 # --------------------------------------------------------------------------------------------------------------
