@@ -120,6 +120,23 @@ def global_dir(work: str, stage_index: int, position: int) -> str:
     return os.path.join(work, f"global-{stage_index}" + (f".{position}" if position else ""))
 
 
+# what a global step wrote before its decisions were split per stage shard (decisions/, drops/): a run
+# interrupted after such a step and resumed by this version resolves the step again rather than read nothing
+OLDER_GLOBAL_FILES = ("decisions.npz", "clusters.pq", "drops.pq")
+
+
+def _older_layout(folder: str) -> bool:
+    return any(os.path.exists(os.path.join(folder, name)) for name in OLDER_GLOBAL_FILES)
+
+
+def _remove_older_layout(folder: str) -> None:
+    if _older_layout(folder):
+        for name in ("done.json",) + OLDER_GLOBAL_FILES:  # the marker first: a crash here leaves it undone
+            path = os.path.join(folder, name)
+            if os.path.exists(path):
+                os.remove(path)
+
+
 class StageReader(PipelineStep):
     """Reads a stage dataset back, shard by shard in fixed order, tagging each document with its position."""
 
@@ -386,7 +403,8 @@ def _run_stage(
         folder = global_dir(work, stage.index, position)
         done_marker = os.path.join(folder, "done.json")
         step = build_step(name, opts)
-        if not os.path.exists(done_marker):
+        if not os.path.exists(done_marker) or _older_layout(folder):
+            _remove_older_layout(folder)
             os.makedirs(folder, exist_ok=True)
             counters = step.resolve(shards, folder, workers, out, skip=skip)
             _write_json_atomic(done_marker, counters or {})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -296,3 +297,30 @@ def test_consecutive_global_steps_share_a_stage_and_agree_with_separate_stages(t
     kept_rev, dropped_rev, _ = run(list(reversed(shared_steps)), "reversed")
     assert set(kept_rev) == set(kept)
     assert "d14" in dropped_rev and {"d12", "d13"} <= set(dropped_rev)
+
+
+def test_run_interrupted_after_an_older_global_step_layout_resolves_it_again(corpus_dir, tmp_path):
+    # before the per-shard layout (drops/NNNNN.pq), exact_dedup wrote one drops.pq: a run interrupted after
+    # that step and resumed by this version must resolve the step again, not find no drops and keep copies
+    recipe = {**DEDUP_ONLY, "steps": [{"exact_dedup": {}}, {"length_filter": {}}]}
+    clean, resumed = tmp_path / "clean", tmp_path / "resumed"
+    run_recipe(recipe, str(corpus_dir), str(clean), report=False)
+    run_recipe(recipe, str(corpus_dir), str(resumed), report=False, keep_work=True)
+    (global_folder,) = (resumed / ".corpus").glob("global-*")
+    assert list((global_folder / "drops").glob("*.pq")), "the copies in the corpus are dropped somewhere"
+    shutil.rmtree(global_folder / "drops")
+    (global_folder / "drops.pq").write_bytes(b"PAR1")
+    for name in ("manifest.json", "data"):
+        path = resumed / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    # as if killed once the global step was done: nothing of the stage after it on disk
+    run_file = resumed / ".corpus" / "run.json"
+    run_file.write_text(json.dumps({**json.loads(run_file.read_text()), "complete": False}))
+    for later in [
+        *(resumed / ".corpus").glob("stage-[1-9]*"),
+        *(resumed / ".corpus" / "logs").glob("stage-[1-9]*"),
+    ]:
+        shutil.rmtree(later)
+    run_recipe(recipe, str(corpus_dir), str(resumed), report=False)
+    assert digest(resumed) == digest(clean)
+    assert not (global_folder / "drops.pq").exists()
