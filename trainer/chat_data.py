@@ -30,8 +30,6 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from corpus.errors import InputError
 from corpus.tokenization import CHAT_TEMPLATE, LoadedTokenizer, load_tokenizer
 from corpus.tokenization.chat import chat_bytes, encode_chats
@@ -48,6 +46,7 @@ from corpus.tokenization.shards import (
     is_validation,
     read_part_info,
     shards_fingerprint,
+    write_part,
 )
 from corpus.tokenization.source import list_dataset_shards, plan_units, read_unit
 from trainer.hf import chat_template_of
@@ -209,23 +208,8 @@ def _write_unit(unit, encoder, opts: dict[str, Any], parts_dir: str) -> str:
             split = "val" if is_validation(key, opts["seed"], opts["val_fraction"]) else "train"
             bufs[split].add(encoded.ids, tok.eos_id, encoded.text_bytes, encoded.mask, encoded.mask_bytes)
             counters["conversations"] = counters.get("conversations", 0) + 1
-    arrays: dict[str, np.ndarray] = {}
-    info: dict[str, Any] = {"unit": unit.name, "counters": counters, "splits": {}}
-    for split, buf in bufs.items():
-        arrays.update(buf.arrays(opts["dtype"], split))
-        info["splits"][split] = {
-            "tokens": len(buf.ids),
-            "documents": len(buf.lengths),
-            "text_bytes": buf.text_bytes,
-            "mask_text_bytes": buf.mask_text_bytes,
-            "conversations": len(buf.chat_masks),
-        }
-    arrays["info"] = np.frombuffer(json.dumps(info).encode(), dtype=np.uint8)
-    path = os.path.join(parts_dir, unit.name + ".npz")
-    with open(path + ".tmp", "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(path + ".tmp", path)
-    return path
+    write_part(parts_dir, unit.name, bufs, counters, opts["dtype"])
+    return os.path.join(parts_dir, unit.name + ".npz")
 
 
 def write_chat_shards(

@@ -178,10 +178,18 @@ def tokenize_unit(unit: Unit, tok: LoadedTokenizer, opts: dict[str, Any], parts_
     counters: dict[str, int] = {}
     for batch in read_unit(unit):
         _tokenize_batch(batch, tok, opts, bufs, counters)
+    return write_part(parts_dir, unit.name, bufs, counters, opts["dtype"])
+
+
+def write_part(
+    parts_dir: str, name: str, bufs: dict[str, _SplitBuffer], counters: dict[str, int], dtype: Any
+) -> dict[str, Any]:
+    """One unit's token buffers as parts_dir/<name>.npz (atomically), in the layout the merge step reads;
+    returns its counts."""
     arrays: dict[str, np.ndarray] = {}
-    info: dict[str, Any] = {"unit": unit.name, "counters": counters, "splits": {}}
+    info: dict[str, Any] = {"unit": name, "counters": counters, "splits": {}}
     for split, buf in bufs.items():
-        arrays.update(buf.arrays(opts["dtype"], split))
+        arrays.update(buf.arrays(dtype, split))
         info["splits"][split] = {
             "tokens": len(buf.ids),
             "documents": len(buf.lengths),
@@ -190,8 +198,8 @@ def tokenize_unit(unit: Unit, tok: LoadedTokenizer, opts: dict[str, Any], parts_
             "conversations": len(buf.chat_masks),
         }
     arrays["info"] = np.frombuffer(json.dumps(info).encode(), dtype=np.uint8)
-    path = os.path.join(parts_dir, unit.name + ".npz")
-    tmp = os.path.join(parts_dir, f".{unit.name}.npz.tmp-{os.getpid()}")
+    path = os.path.join(parts_dir, name + ".npz")
+    tmp = os.path.join(parts_dir, f".{name}.npz.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
     os.replace(tmp, path)
