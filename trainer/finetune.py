@@ -17,6 +17,7 @@ hold the merged weights, so every other command loads the result as a plain mode
 
 from __future__ import annotations
 
+import filecmp
 import glob
 import json
 import os
@@ -183,13 +184,9 @@ def conversations_line(counts: dict[str, int], seq_len: int) -> str:
 
 def _same_file(a: str, b: str) -> bool:
     pa_, pb = os.path.join(a, "data.parquet"), os.path.join(b, "data.parquet")
-    if not (os.path.isfile(pa_) and os.path.isfile(pb)):
-        return False
-    with open(pa_, "rb") as fa, open(pb, "rb") as fb:
-        return fa.read() == fb.read()
+    # compared in chunks (filecmp), so a large chat dataset is never read into memory whole
+    return os.path.isfile(pa_) and os.path.isfile(pb) and filecmp.cmp(pa_, pb, shallow=False)
 
 
 def _remove_tree(path: str) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
