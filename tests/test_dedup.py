@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
+from processes import assert_terminated_cleanly
 
 from corpus.cli import main
 from corpus.dedup.engine import Candidates, Corpus, DedupConfig
@@ -857,20 +858,6 @@ def test_decisions_are_read_a_shard_at_a_time(shared, tmp_path):
     assert sum(len(v) for v in dropped.values()) == 2
 
 
-def _alive_in_session(sid: int) -> list[int]:
-    """Processes (zombies excluded) still alive in the session `sid`."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split() if stat else []
-        if fields and int(fields[3]) == sid and fields[0] != "Z":
-            alive.append(int(entry))
-    return alive
-
-
 @pytest.mark.slow
 def test_sigterm_while_exact_dedup_hashes_stops_without_hashing_the_queue(shared, tmp_path):
     """SIGTERM to `corpus prepare -w 2` while exact_dedup's pool hashes the stage shards: exit 143 with one
@@ -909,14 +896,7 @@ def test_sigterm_while_exact_dedup_hashes_stops_without_hashing_the_queue(shared
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 143, stderr[-3000:]
-    assert stderr.strip().splitlines() == [
-        "corpus: terminated by SIGTERM; run the same command again to resume"
-    ]
-    deadline = time.monotonic() + 5
-    while _alive_in_session(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _alive_in_session(proc.pid) == [], "a worker outlived the run"
+    assert_terminated_cleanly(proc, stderr)
     # at most the two shards being hashed when the signal came were finished; closing and joining the pool
     # (as it was) also hashed every shard already sent to the workers: 8 of 40 here
     assert seen <= len(list(hashes.glob("*-rows.bin"))) <= seen + 2 < shards

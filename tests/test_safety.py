@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import assert_terminated_cleanly
 
 from corpus.cli import main
 from corpus.errors import OutputError
@@ -297,22 +298,6 @@ def test_disk_full_is_one_line_and_the_rerun_finishes(shared, dataset, tokenizer
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def _session_processes(sid: int) -> list[int]:
-    """Processes still alive in the session `sid` (zombies excluded)."""
-    alive = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid and fields[0] != "Z":
-            alive.append(int(entry))
-    return alive
-
-
 @pytest.mark.slow
 def test_sigterm_stops_workers_and_the_run_resumes(shared, tmp_path, capsys):
     """SIGTERM to the main process of `corpus prepare -w 2`: exit 143 with one line, no traceback, no process
@@ -341,14 +326,7 @@ def test_sigterm_stops_workers_and_the_run_resumes(shared, tmp_path, capsys):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 143, stderr[-3000:]
-    assert stderr.strip().splitlines() == [
-        "corpus: terminated by SIGTERM; run the same command again to resume"
-    ]
-    deadline = time.monotonic() + 5
-    while _session_processes(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _session_processes(proc.pid) == [], "a worker outlived the run"
+    assert_terminated_cleanly(proc, stderr)
     assert not (out / "manifest.json").exists()
 
     # the partial output: inspect and report say it is unfinished and give the command to resume it
