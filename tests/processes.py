@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,6 +25,25 @@ def session_processes(sid: int) -> list[int]:
         if int(fields[3]) == sid and fields[0] != "Z":
             alive.append(int(entry))
     return alive
+
+
+@contextmanager
+def run_in_own_session(command: list[str], cwd: str | Path) -> Iterator[subprocess.Popen]:
+    """Start `command` (stdout and stderr piped, as text) in a session of its own; whatever the test does,
+    none of its processes outlives the block (the whole group is killed if it is still running)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def assert_terminated_cleanly(proc: subprocess.Popen, stderr: str) -> None:

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import time
 import unicodedata
@@ -24,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
-from processes import assert_terminated_cleanly
+from processes import assert_terminated_cleanly, run_in_own_session
 
 from corpus.cli import main
 from corpus.dedup.engine import Candidates, Corpus, DedupConfig
@@ -876,16 +875,10 @@ def test_sigterm_while_exact_dedup_hashes_stops_without_hashing_the_queue(shared
     recipe.write_text(json.dumps({"name": "exact", "steps": [{"exact_dedup": {}}]}))
     out = tmp_path / "out"
     cli = [sys.executable, "-m", "corpus.cli", "prepare", str(recipe), "-i", str(folder), "-o", str(out)]
-    proc = subprocess.Popen(
-        [*cli, "-w", "2", "-q", "--no-report"],
-        cwd=Path(__file__).resolve().parents[1],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
     hashes = out / ".corpus" / "global-0" / "hashes"
-    try:
+    with run_in_own_session(
+        [*cli, "-w", "2", "-q", "--no-report"], Path(__file__).resolve().parents[1]
+    ) as proc:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not list(hashes.glob("*-rows.bin")) and proc.poll() is None:
             time.sleep(0.01)
@@ -893,9 +886,6 @@ def test_sigterm_while_exact_dedup_hashes_stops_without_hashing_the_queue(shared
         seen = len(list(hashes.glob("*-rows.bin")))
         os.kill(proc.pid, signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     assert_terminated_cleanly(proc, stderr)
     # at most the two shards being hashed when the signal came were finished; closing and joining the pool
     # (as it was) also hashed every shard already sent to the workers: 8 of 40 here

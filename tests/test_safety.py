@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import assert_terminated_cleanly
+from processes import assert_terminated_cleanly, run_in_own_session
 
 from corpus.cli import main
 from corpus.errors import OutputError
@@ -313,19 +313,13 @@ def test_sigterm_stops_workers_and_the_run_resumes(shared, tmp_path, capsys):
     out = tmp_path / "out"
     cli = [sys.executable, "-m", "corpus.cli", "prepare", str(recipe), "-i", str(folder), "-o", str(out)]
     cli += ["-w", "2", "-q", "--no-report"]
-    proc = subprocess.Popen(
-        cli, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
+    with run_in_own_session(cli, REPO) as proc:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list(out.glob("data/*.parquet")):
             time.sleep(0.05)
         assert proc.poll() is None, "the run finished before it could be stopped"
         os.kill(proc.pid, signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     assert_terminated_cleanly(proc, stderr)
     assert not (out / "manifest.json").exists()
 
