@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import yaml
+from safetensors.torch import load_file
 
 from corpus.errors import CorpusError, InputError
 from corpus.files import write_atomic
@@ -44,8 +45,10 @@ from trainer.checkpoint import (
     CHECKPOINTS,
     TOKENIZER,
     TRAIN_STATE,
+    WEIGHTS,
     checkpoint_dir,
     load_train_state,
+    load_weights,
     recover_checkpoints,
     save_checkpoint,
 )
@@ -59,6 +62,7 @@ from trainer.distributed import (
     load_optimizer_states,
     optimizer_states,
     resolve_device,  # noqa: F401 (re-exported)
+    sharded,
     wrap,
 )
 from trainer.evaluate import loss_sums, make_batch, summarize, to_device
@@ -132,8 +136,8 @@ class Trainer:
         self.progress, self.tensorboard = progress, tensorboard
         if c.grad_accum % dist.world:
             raise InputError(f"grad_accum {c.grad_accum} must divide by the {dist.world} processes")
-        tokens_per_step = c.batch_size * c.grad_accum * c.seq_len
-        self.max_steps = math.ceil(c.max_tokens / tokens_per_step) if c.max_tokens else c.max_steps
+        self.tokens_per_step = c.batch_size * c.grad_accum * c.seq_len
+        self.max_steps = math.ceil(c.max_tokens / self.tokens_per_step) if c.max_tokens else c.max_steps
 
     # -- distributed (trainer.distributed) --
     def wrap(self) -> nn.Module:
@@ -189,17 +193,17 @@ class Trainer:
         if hasattr(grad_norm, "full_tensor"):
             grad_norm = grad_norm.full_tensor()
         (total,) = self.all_sum(local)
-        if not (math.isfinite(total) and math.isfinite(float(grad_norm))):
-            return total / n_targets, float(grad_norm)  # no step: the caller stops, weights stay good
-        for opt in self.optimizers:
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        # a non-finite loss or gradient takes no step: the caller stops, the weights stay good
+        if math.isfinite(total) and math.isfinite(float(grad_norm)):
+            for opt in self.optimizers:
+                opt.step()
+                opt.zero_grad(set_to_none=True)
         return total / n_targets, float(grad_norm)
 
     def evaluate(self, net: nn.Module) -> dict[str, float]:
         # FSDP's forward is a collective, so every process reads every window; otherwise each process takes
         # its share of the windows through the unwrapped model and the sums are added up
-        fsdp = self.c.fsdp and self.dist.world > 1
+        fsdp = sharded(self.c, self.dist)
         rank, world = (0, 1) if fsdp else (self.dist.rank, self.dist.world)
         nats, count = loss_sums(
             net if fsdp else self.net, self.val_tokens, self.c.seq_len, self.device, self.val_mask,
@@ -222,7 +226,7 @@ class Trainer:
         from trainer.report import generate_samples, sample_prompts
 
         model = self.model
-        if self.c.lora or (self.c.fsdp and self.dist.world > 1):
+        if self.c.lora or sharded(self.c, self.dist):
             model = GPT(self.model.config).to(self.device)
             model.load_state_dict({k: v.to(self.device) for k, v in weights.items()}, strict=False)
         prompts = sample_prompts(self.shards, self.tokenizer_dir, self.c.samples, model.config.max_seq_len)
@@ -242,10 +246,6 @@ class Trainer:
         if self.c.lora:
             self.net.load_state_dict(state["lora"], strict=False)
         else:
-            from safetensors.torch import load_file
-
-            from trainer.checkpoint import WEIGHTS, load_weights
-
             load_weights(self.model, load_file(os.path.join(last, WEIGHTS)), self.out)
         rng = state["rng"]
         torch.set_rng_state(self.own_rng_state(rng, "torch"))
@@ -268,7 +268,7 @@ class Trainer:
         if saved_optimizers is not None:
             load_optimizer_states(self.model, self.optimizers, saved_optimizers, c, self.dist)
         net.train()
-        tokens_per_step = c.batch_size * c.grad_accum * c.seq_len
+        tokens_per_step = self.tokens_per_step
         log = RunLog(
             self.out, progress.step, self.max_steps, main, main and self.progress, main and self.tensorboard
         )
