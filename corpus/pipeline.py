@@ -120,9 +120,10 @@ def global_dir(work: str, stage_index: int, position: int) -> str:
     return os.path.join(work, f"global-{stage_index}" + (f".{position}" if position else ""))
 
 
-# what a global step wrote before its decisions were split per stage shard (decisions/, drops/): a run
-# interrupted after such a step and resumed by this version resolves the step again rather than read nothing
-OLDER_GLOBAL_FILES = ("decisions.npz", "clusters.pq", "drops.pq")
+# what a global step wrote before its decisions were split per stage shard (decisions/, drops/), named
+# *.parquet at first, then *.pq: a run interrupted after such a step and resumed by this version resolves the
+# step again rather than read nothing
+OLDER_GLOBAL_FILES = ("decisions.npz", "clusters.parquet", "drops.parquet", "clusters.pq", "drops.pq")
 
 
 def _older_layout(folder: str) -> bool:

@@ -299,9 +299,10 @@ def test_consecutive_global_steps_share_a_stage_and_agree_with_separate_stages(t
     assert "d14" in dropped_rev and {"d12", "d13"} <= set(dropped_rev)
 
 
-def test_run_interrupted_after_an_older_global_step_layout_resolves_it_again(corpus_dir, tmp_path):
-    # before the per-shard layout (drops/NNNNN.pq), exact_dedup wrote one drops.pq: a run interrupted after
-    # that step and resumed by this version must resolve the step again, not find no drops and keep copies
+@pytest.mark.parametrize("older", ["drops.parquet", "drops.pq"])
+def test_run_interrupted_after_an_older_global_step_layout_resolves_it_again(corpus_dir, tmp_path, older):
+    # before the per-shard layout (drops/NNNNN.pq), exact_dedup wrote one drops.parquet (later drops.pq): a run
+    # interrupted after that step and resumed by this version must resolve the step again, not find no drops
     recipe = {**DEDUP_ONLY, "steps": [{"exact_dedup": {}}, {"length_filter": {}}]}
     clean, resumed = tmp_path / "clean", tmp_path / "resumed"
     run_recipe(recipe, str(corpus_dir), str(clean), report=False)
@@ -309,7 +310,7 @@ def test_run_interrupted_after_an_older_global_step_layout_resolves_it_again(cor
     (global_folder,) = (resumed / ".corpus").glob("global-*")
     assert list((global_folder / "drops").glob("*.pq")), "the copies in the corpus are dropped somewhere"
     shutil.rmtree(global_folder / "drops")
-    (global_folder / "drops.pq").write_bytes(b"PAR1")
+    (global_folder / older).write_bytes(b"PAR1")
     for name in ("manifest.json", "data"):
         path = resumed / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -323,4 +324,4 @@ def test_run_interrupted_after_an_older_global_step_layout_resolves_it_again(cor
         shutil.rmtree(later)
     run_recipe(recipe, str(corpus_dir), str(resumed), report=False)
     assert digest(resumed) == digest(clean)
-    assert not (global_folder / "drops.pq").exists()
+    assert not (global_folder / older).exists()
