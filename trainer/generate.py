@@ -8,7 +8,8 @@
 The trainer's own GPT (runs and Llama-family HF folders) decodes with a KV cache: one forward pass over the
 prompts (the prefill), then one token per step. Prompts of different lengths share a batch by left padding:
 every row's cache slots end at the same slot, each row's tokens carry their own positions, and a boolean
-mask keeps queries off the padding. Rows that finish leave the batch (`KVCache.keep_rows`), and new rows can
+mask keeps queries off the padding. Rows that finish leave the batch (the last running row takes their place
+in the cache), and new rows can
 join between steps (`DecodeBatch.add`: prefilled, then written into free rows of the cache), which is what
 the server's dynamic batching runs on. Each decoding step runs `decode_step` on a copy of the model's weights
 laid out for one-token steps (`decode_weights`: fused q/k/v and gate/up matrices, norms folded in, built once
@@ -634,7 +635,7 @@ class DecodeBatch:
             ]
         if self.weights is not None and self.weights.packed is not None:
             logits = prefill(self.weights, ids, cache, positions, mask)
-        else:  # no mask and no positions: plain causal attention
+        else:  # the model's own weights (no mask and no positions: plain causal attention)
             logits = last_logits(self.model, ids, cache, positions, mask)
         for seq, token in zip(seqs, sample_tokens(logits, seqs), strict=True):
             seq.push(token)
@@ -652,19 +653,15 @@ class DecodeBatch:
             cache = self.cache
         self.valid[:, S] = True
         last = torch.tensor([s.token_ids[-1] for s in self.rows], device=self.device)
+        positions = mask = None  # aligned: positions equal slots, every slot valid
+        if not self.aligned:
+            positions = (S - self.start).to(self.device)
+            mask = self.valid[:, None, None, : S + 1]
         if self.weights is not None:
-            if self.aligned:
-                logits = decode_step(self.weights, last, cache, S)
-            else:
-                positions = (S - self.start).to(self.device)
-                logits = decode_step(self.weights, last, cache, positions, self.valid[:, None, None, : S + 1])
-        elif self.aligned:
-            logits = last_logits(self.model, last[:, None], cache)  # positions equal slots, all valid
+            logits = decode_step(self.weights, last, cache, S if positions is None else positions, mask)
         else:
-            positions = (S - self.start).to(self.device)[:, None]
-            logits = last_logits(
-                self.model, last[:, None], cache, positions, self.valid[:, None, None, : S + 1]
-            )
+            positions = None if positions is None else positions[:, None]
+            logits = last_logits(self.model, last[:, None], cache, positions, mask)
         for seq, token in zip(self.rows, sample_tokens(logits, self.rows), strict=True):
             seq.push(token)
         self.drop_finished()
@@ -687,43 +684,34 @@ class DecodeBatch:
         twice the remaining tokens, so the next joins find room."""
         old, m = len(self.rows), len(seqs)
         S_old = self.cache.length if self.cache is not None else 0
-        room = self._k.shape[3] if self.cache is not None else 0
-        need = max(self._remaining(), max(s.limit - len(s.token_ids) for s in seqs))
-        if (
-            self.cache is not None
-            and new.length <= S_old
-            and old + m <= self._k.shape[1]
-            and S_old + need <= room
-        ):
-            shift = S_old - new.length
-            rows = slice(old, old + m)
-            self._k[:, rows, :, shift:S_old] = new.k[:, :, :, : new.length]
-            self._v[:, rows, :, shift:S_old] = new.v[:, :, :, : new.length]
-            # the slots before `shift` keep an earlier row's (finite) keys and values: masked out
-            self._valid[rows] = False
-            self._valid[rows, shift:S_old] = new_valid
-            self.rows = self.rows + seqs
-            self.start = torch.cat([self.start, new_start + shift])
-            self._view()
-            return
-        self.rows = self.rows + seqs
         S = max(S_old, new.length)
-        capacity = S + 2 * self._remaining()
-        row_capacity = max(len(self.rows), self.max_rows or 0)
-        merged = KVCache(self.model.config, row_capacity, capacity, self.device, self.dtype)
-        valid = torch.zeros((row_capacity, capacity), dtype=torch.bool, device=self.device)
-        if old:
-            shift = S - S_old
-            merged.k[:, :old, :, shift:S] = self.cache.k[:, :, :, :S_old]
-            merged.v[:, :old, :, shift:S] = self.cache.v[:, :, :, :S_old]
-            valid[:old, shift:S] = self.valid[:, :S_old]
-            self.start = self.start + shift
+        need = max(self._remaining(), max(s.limit - len(s.token_ids) for s in seqs))
+        fits = (
+            self.cache is not None
+            and S == S_old
+            and old + m <= self._k.shape[1]
+            and S_old + need <= self._k.shape[3]
+        )
+        if not fits:  # new storage, the running rows moved right by the slots the new prompt adds
+            row_capacity = max(old + m, self.max_rows or 0)
+            merged = KVCache(self.model.config, row_capacity, S + 2 * need, self.device, self.dtype)
+            valid = torch.zeros((row_capacity, S + 2 * need), dtype=torch.bool, device=self.device)
+            if old:
+                shift = S - S_old
+                merged.k[:, :old, :, shift:S] = self.cache.k[:, :, :, :S_old]
+                merged.v[:, :old, :, shift:S] = self.cache.v[:, :, :, :S_old]
+                valid[:old, shift:S] = self.valid[:, :S_old]
+                self.start = self.start + shift
+            merged.length = S
+            self.cache, self._k, self._v, self._valid = merged, merged.k, merged.v, valid
         shift = S - new.length
-        merged.k[:, old : old + m, :, shift:S] = new.k[:, :, :, : new.length]
-        merged.v[:, old : old + m, :, shift:S] = new.v[:, :, :, : new.length]
-        valid[old : old + m, shift:S] = new_valid
-        merged.length = S
-        self.cache, self._k, self._v, self._valid = merged, merged.k, merged.v, valid
+        rows = slice(old, old + m)
+        self._k[:, rows, :, shift:S] = new.k[:, :, :, : new.length]
+        self._v[:, rows, :, shift:S] = new.v[:, :, :, : new.length]
+        # a reused row's slots before `shift` keep an earlier row's (finite) keys and values: masked out
+        self._valid[rows] = False
+        self._valid[rows, shift:S] = new_valid
+        self.rows = self.rows + seqs
         self.start = torch.cat([self.start, new_start + shift])
         self._view()
 
