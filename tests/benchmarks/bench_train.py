@@ -56,7 +56,17 @@ from trainer_fixtures import kjv_dataset  # noqa: E402
 from corpus.files import write_atomic  # noqa: E402
 from trainer.evaluate import loss_sums, make_batch  # noqa: E402
 from trainer.model import IGNORE_INDEX  # noqa: E402
-from trainer.train import Dist, Trainer, build_optimizers, load_config, lr_factor, prepare, train  # noqa: E402
+from trainer.train import (  # noqa: E402
+    Dist,
+    Trainer,
+    TrainingError,
+    build_optimizers,
+    load_config,
+    lr_factor,
+    prepare,
+    train,
+    window_starts,
+)
 
 
 def build_shards(root: Path, vocab: int) -> Path:
@@ -100,9 +110,11 @@ class HFLoss(nn.Module):
                                reduction=reduction)  # fmt: skip
 
 
-def hf_step(model, opt, batch, clip: float) -> float:
-    logits = model(input_ids=batch.x).logits
-    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), batch.y.view(-1))
+def hf_step(model, opt, batch, clip: float, bf16: bool = False) -> float:
+    """One plain training step of transformers' model (bf16: under CPU autocast, the loss in fp32)."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids=batch.x).logits
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), batch.y.view(-1))
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     opt.step()
@@ -121,17 +133,6 @@ def adamw_for(model, config) -> torch.optim.AdamW:
 
 THROUGHPUT_SETS = ["d_model=256", "n_layer=4", "n_head=4", "n_kv_head=4", "seq_len=256", "batch_size=8",
                    "grad_accum=1", "optimizer=adamw", "schedule=constant", "warmup_steps=0", "eval_every=0"]  # fmt: skip
-
-
-def hf_step_amp(model, opt, batch, clip: float) -> float:
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = model(input_ids=batch.x).logits
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), batch.y.view(-1))
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    opt.step()
-    opt.zero_grad(set_to_none=True)
-    return float(loss.detach())
 
 
 def step_floor_ms(config, vocab: int, repeats: int = 3) -> dict:
@@ -283,7 +284,9 @@ def throughput(tokens: Path, rounds: int, steps: int, threads: int, work: Path, 
         hf_b = hf_llama(config, vocab)
         opt_b = adamw_for(hf_b, config)
         variants["trainer_bf16"] = lambda s: ours_b.train_step(ours_b.net, s)
-        variants["transformers_bf16"] = lambda s: hf_step_amp(hf_b, opt_b, batch_of(s), config.grad_clip)
+        variants["transformers_bf16"] = lambda s: hf_step(
+            hf_b, opt_b, batch_of(s), config.grad_clip, bf16=True
+        )
     tokens_per_step = config.batch_size * config.seq_len
     rows, floors, step = [], [], 1
     for r in range(rounds + 1):  # round 0 warms every variant up (allocator, kernels) and is not counted
@@ -356,8 +359,6 @@ def baseline_run(tokens: Path, config, eval_every: int, eval_tokens: int) -> lis
     model = hf_llama(config, shards.vocab_size)
     opt = adamw_for(model, config)
     evaluator = HFLoss(model)
-    from trainer.train import window_starts
-
     curve = []
     for step in range(1, config.max_steps + 1):
         factor = lr_factor(step, config, config.max_steps)
@@ -375,8 +376,6 @@ def baseline_run(tokens: Path, config, eval_every: int, eval_tokens: int) -> lis
 
 def trainer_run(tokens: Path, config, work: Path, name: str) -> tuple[list[dict], bool]:
     """The run's validation curve, and whether it diverged (the trainer stops on a non-finite loss)."""
-    from trainer.train import TrainingError
-
     out = work / name
     diverged = False
     try:
