@@ -110,12 +110,7 @@ def _typed(name: str, value: Any, kind: type) -> Any:
             return float(value)
         except ValueError:
             pass
-    if (
-        kind is bool
-        and not isinstance(value, bool)
-        or not isinstance(value, kind)
-        or (kind is int and isinstance(value, bool))
-    ):
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):  # bool is an int subclass
         raise InputError(f"config key {name} must be {kind.__name__}, got {value!r}")
     return value
 
