@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from corpus.errors import InputError
+from corpus.files import write_atomic
 from corpus.tokenization import CHAT_TEMPLATE, LoadedTokenizer, load_tokenizer
 from corpus.tokenization.chat import chat_bytes, encode_chats
 
 # the token-shard writer of `corpus tokenize`, reused so that there is one format and one writer of it
 from corpus.tokenization.shards import (
     SPLITS,
+    _files_present,
     _merge_split,
     _meta,
     _row_keys,
@@ -187,10 +189,8 @@ def _done(out_dir: str, fingerprint: str, template: dict[str, str]) -> dict[str,
         return None
     with open(path, encoding="utf-8") as f:
         meta = json.load(f)
-    files = [n for s in meta.get("splits", {}).values() for n in s.get("files", {}).values() if n]
-    present = bool(files) and all(os.path.isfile(os.path.join(out_dir, n)) for n in files)
     same = meta.get("fingerprint") == fingerprint and meta.get("chat_template") == template
-    return meta if same and present else None
+    return meta if same and _files_present(out_dir, meta) else None
 
 
 def _write_unit(unit, encoder, opts: dict[str, Any], parts_dir: str) -> str:
@@ -240,10 +240,6 @@ def write_chat_shards(
     meta["chat_template"] = template
     if encoder.source == "model":
         meta["text_bytes_of"], meta["mask_text_bytes_of"] = TEMPLATE_TEXT_BYTES_OF, TEMPLATE_MASK_BYTES_OF
-    tmp = os.path.join(out_dir, ".meta.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, os.path.join(out_dir, "meta.json"))
+    write_atomic(os.path.join(out_dir, "meta.json"), json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(parts_dir)
     return meta

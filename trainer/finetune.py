@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.errors import InputError
+from corpus.files import write_atomic
 from corpus.tokenization import CHAT_TEMPLATE
 from corpus.tokenization.source import list_dataset_shards
 from trainer.chat_data import CorpusChats, TemplateChats, chat_encoder, write_chat_shards
@@ -167,8 +168,7 @@ def finetune(
     if encoder.template is None:  # the run's chats, serve and evaluate render what it was trained on
         set_chat_template(os.path.join(out, "tokenizer"), CHAT_TEMPLATE)
     summary["conversations"] = counts
-    with open(os.path.join(out, "conversations.json"), "w", encoding="utf-8") as f:
-        json.dump(counts, f, indent=2)
+    write_atomic(os.path.join(out, "conversations.json"), json.dumps(counts, indent=2))
     return summary
 
 
