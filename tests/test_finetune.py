@@ -311,9 +311,11 @@ def test_hf_model_with_own_template_finetunes_end_to_end(chatml_llama, chat_data
     assert meta["chat_template"]["source"] == "model" and meta["has_mask"]
     assert json.loads((out / "run.json").read_text())["steps"] == 2
     # chat, serve and evaluate --task chat prompt the run as it was trained
-    prompt = Generator.load(str(out), checkpoint="last").chat_prompt([{"role": "user", "content": "hi"}])
+    gen = Generator.load(str(out), checkpoint="last")
+    prompt = gen.chat_prompt([{"role": "user", "content": "hi"}])
     assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     assert cli(["export", str(out), "--hf", str(export), "--checkpoint", "last"]) == 0
     assert AutoTokenizer.from_pretrained(export).chat_template == CHATML
     # transformers' generate() on the export ends a reply where the template ends a turn
     assert json.loads((export / "generation_config.json").read_text())["eos_token_id"] == [50256, 50258]
+    assert gen._end_token_ids() >= {50256, 50258}  # and corpus's own generation ends there too

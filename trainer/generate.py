@@ -41,13 +41,14 @@ import torch.nn.functional as F
 
 from corpus.errors import InputError
 from trainer.checkpoint import LLAMA_TYPES, LoadedModel, hf_model_config, is_hf_folder, is_run, load_model
+from trainer.hf import END_OF_TURN
 from trainer.model import GPT, KVCache, causal_mask
 
 log = logging.getLogger(__name__)
 
-# tokens that end a reply besides the tokenizer's own end-of-sequence token: end of a chat turn in the
-# formats of corpus (<|end|>), Llama 3, ChatML and GPT-2
-END_TOKENS = ("<|end|>", "<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>")
+# tokens that end a reply besides the tokenizer's own end-of-sequence token: the end of a chat turn, in the
+# templates an export's generation_config stops at too, and the end-of-text tokens of GPT-2 and Llama 3
+END_TOKENS = END_OF_TURN + ("<|endoftext|>", "<|end_of_text|>")
 # corpus's template (corpus/tokenization/chat.py), used for tokenizers that carry none
 FALLBACK_TEMPLATE = (
     "{{ bos_token or '' }}"
