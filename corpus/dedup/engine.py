@@ -28,7 +28,6 @@ candidates are held in memory up to BAND_SET_VALUES; per shard, one batch of tex
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -41,6 +40,7 @@ import xxhash
 from corpus.dedup.index import LoadedIndex, load_index
 from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed
 from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
+from corpus.dedup.per_shard import write_per_shard
 from corpus.dedup.prefix import EXACT_ROUNDS, continue_peel
 from corpus.dedup.signatures import RowStore, SetStore, SignJob, chunks, iter_batches, sign_shard, spill_paths
 from corpus.dedup.unionfind import UnionFind
@@ -561,43 +561,23 @@ def _index_cluster_id(corpus: Corpus, doc: int) -> str:
 def write_decisions(
     work_dir: str, corpus: Corpus, clusters: Clusters, names: list[str], kept_ids: list
 ) -> None:
-    """One small file per stage shard that holds clustered documents (decisions/NNNNN.pq: row, cluster name,
-    kept flag, kept id, from an index cluster): a worker reading one shard loads that shard's decisions only,
-    so loading costs what the run's clustered documents cost in all, whatever the number of shards (one file
-    for the whole run, read by every task, made that cost grow as documents x shards)."""
+    """The decisions for clustered documents, per stage shard (decisions/NNNNN.pq: row, cluster name, kept
+    flag, kept id, from an index cluster): one file for the whole run, read by every task, made loading cost
+    grow as documents x shards."""
     new = clusters.members < corpus.new
     members = clusters.members[new]
     order = np.argsort(members, kind="stable")
     members, cluster = members[order], clusters.cluster_of[new][order]
-    kept_flag = members == clusters.kept[cluster]
-    folder = os.path.join(work_dir, DECISIONS_DIR)
-    shutil.rmtree(
-        folder, ignore_errors=True
-    )  # an interrupted attempt's files: this one writes them all again
-    os.makedirs(folder)
     take = pa.array(cluster)
-    name_of = pa.array(names, pa.string()).take(take)
-    kept_id_of = pa.array(kept_ids, pa.string()).take(take)
-    previous_of = pa.array(clusters.previous[cluster])
     shard_of = np.searchsorted(corpus.offsets, members, side="right") - 1
-    bounds = np.flatnonzero(np.r_[True, shard_of[1:] != shard_of[:-1], True]) if members.size else [0]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        shard = int(shard_of[lo])
-        table = pa.table(
-            [
-                pa.array(members[lo:hi] - corpus.offsets[shard]),
-                name_of[lo:hi],
-                pa.array(kept_flag[lo:hi]),
-                kept_id_of[lo:hi],
-                previous_of[lo:hi],
-            ],
-            schema=DECISION_SCHEMA,
-        )
-        # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
-        tmp = os.path.join(folder, f".{shard:05d}.pq.tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, decisions_path(work_dir, shard))
-
-
-def decisions_path(work_dir: str, shard: int) -> str:
-    return os.path.join(work_dir, DECISIONS_DIR, f"{shard:05d}.pq")
+    table = pa.table(
+        [
+            pa.array(members - corpus.offsets[shard_of]),
+            pa.array(names, pa.string()).take(take),
+            pa.array(members == clusters.kept[cluster]),
+            pa.array(kept_ids, pa.string()).take(take),
+            pa.array(clusters.previous[cluster]),
+        ],
+        schema=DECISION_SCHEMA,
+    )
+    write_per_shard(os.path.join(work_dir, DECISIONS_DIR), shard_of, table)

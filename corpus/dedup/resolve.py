@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from datatrove.data import Document
 
 from corpus.dedup.audit import write_audit
@@ -22,12 +21,12 @@ from corpus.dedup.engine import (
     cluster_id,
     cluster_names,
     compute_signatures,
-    decisions_path,
     fetch_ids,
     open_corpus,
     write_decisions,
 )
 from corpus.dedup.index import IndexWriter
+from corpus.dedup.per_shard import read_all, read_shard
 from corpus.dedup.shingles import string_hashes
 from corpus.dedup.signatures import fresh_map, iter_batches
 
@@ -142,20 +141,16 @@ class Decisions:
 
     def dropped_rows(self) -> dict[int, np.ndarray]:
         out = {}
-        folder = os.path.join(self.work_dir, DECISIONS_DIR)
-        for name in sorted(os.listdir(folder)):
-            if name.endswith(".pq"):
-                table = pq.ParquetFile(os.path.join(folder, name)).read(columns=["row", "kept"])
-                rows = table["row"].to_numpy()[~table["kept"].to_numpy(zero_copy_only=False)]
-                if rows.size:
-                    out[int(name[: -len(".pq")])] = rows
+        for shard, table in read_all(os.path.join(self.work_dir, DECISIONS_DIR), ["row", "kept"]):
+            rows = table["row"].to_numpy()[~table["kept"].to_numpy(zero_copy_only=False)]
+            if rows.size:
+                out[shard] = rows
         return out
 
     def _load(self, shard: int) -> None:
-        path = decisions_path(self.work_dir, shard)
+        table = read_shard(os.path.join(self.work_dir, DECISIONS_DIR), shard)
         self._rows = {}
-        if os.path.exists(path):
-            table = pq.ParquetFile(path).read()  # ParquetFile: no pyarrow.dataset import
+        if table is not None:
             columns = [table[c].to_pylist() for c in ("row", "cluster_id", "kept", "kept_id", "previous")]
             self._rows = {row: rest for row, *rest in zip(*columns)}
         self._shard = shard

@@ -14,10 +14,10 @@ from multiprocessing import get_context
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import xxhash
 from datatrove.data import Document
 
+from corpus.dedup.per_shard import read_all, read_shard, write_per_shard
 from corpus.dedup.signatures import iter_batches
 from corpus.global_step import GlobalStep
 
@@ -126,10 +126,6 @@ def _bucket_duplicates(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.n
 DROPS_DIR = "drops"
 
 
-def _drops_path(work_dir: str, shard: int) -> str:
-    return os.path.join(work_dir, DROPS_DIR, f"{shard:05d}.pq")
-
-
 def _ids(shard: str, rows: np.ndarray) -> pa.Array:
     """The ids of some rows of a stage shard (only its id column is read)."""
     column = pa.chunked_array([batch.column(0) for batch in iter_batches(shard, ["id"])], pa.string())
@@ -209,32 +205,19 @@ class ExactDedup(GlobalStep):
         ]
         first_ids = pa.chunked_array(pieces, pa.string())  # one chunk per shard: no copy
         copy_shard = np.searchsorted(offsets, copy, side="right") - 1
-        # one small file per stage shard with drops (drops/NNNNN.pq: row, duplicate_of), rows ascending: a
-        # worker task reads its own shard's drops only, whatever the number of shards
+        # per stage shard with drops (drops/NNNNN.pq: row, duplicate_of), rows ascending
         order = np.lexsort((copy, copy_shard))
         copy_shard, copy_row = copy_shard[order], (copy - offsets[copy_shard])[order]
         kept_ids = first_ids.take(pa.array(order)) if order.size else pa.chunked_array([], pa.string())
-        folder = os.path.join(work_dir, DROPS_DIR)
-        shutil.rmtree(folder, ignore_errors=True)  # an interrupted attempt's files: written all again here
-        os.makedirs(folder)
-        bounds = np.flatnonzero(np.r_[True, copy_shard[1:] != copy_shard[:-1], True]) if order.size else [0]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            table = pa.table({"row": pa.array(copy_row[lo:hi]), "duplicate_of": kept_ids[lo:hi]})
-            # Parquet, but not named *.parquet: a user's glob OUT/**/*.parquet must not pick up internal files
-            shard = int(copy_shard[lo])
-            tmp = os.path.join(folder, f".{shard:05d}.pq.tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, _drops_path(work_dir, shard))
+        table = pa.table({"row": pa.array(copy_row), "duplicate_of": kept_ids})
+        write_per_shard(os.path.join(work_dir, DROPS_DIR), copy_shard, table)
         return {"unique_hashes": int(sum(counts) - len(copy)), "exact_duplicates": len(copy)}
 
     def dropped_rows(self, work_dir: str) -> dict[int, np.ndarray]:
-        folder = os.path.join(work_dir, DROPS_DIR)
-        out = {}
-        for name in sorted(os.listdir(folder)):
-            if name.endswith(".pq"):
-                rows = pq.ParquetFile(os.path.join(folder, name)).read(columns=["row"])["row"].to_numpy()
-                out[int(name[: -len(".pq")])] = rows
-        return out
+        return {
+            shard: table["row"].to_numpy()
+            for shard, table in read_all(os.path.join(work_dir, DROPS_DIR), ["row"])
+        }
 
     def load(self, work_dir: str) -> None:
         # nothing read yet: each stage shard's drops are read when a document of that shard comes
@@ -243,10 +226,9 @@ class ExactDedup(GlobalStep):
 
     def _shard_drops(self, shard: int) -> dict[int, str]:
         if shard != self._drops_shard:
-            path = _drops_path(self._work_dir, shard)
+            table = read_shard(os.path.join(self._work_dir, DROPS_DIR), shard)
             self._drops = {}
-            if os.path.exists(path):
-                table = pq.ParquetFile(path).read()
+            if table is not None:
                 self._drops = dict(zip(table["row"].to_pylist(), table["duplicate_of"].to_pylist()))
             self._drops_shard = shard
         return self._drops
