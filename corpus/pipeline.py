@@ -32,7 +32,7 @@ from datatrove.utils.stats import PipelineStats
 import corpus
 from corpus.dedup.signatures import shard_rows
 from corpus.errors import InputError, OutputError, RecipeError
-from corpus.files import file_digest
+from corpus.files import file_digest, write_atomic
 from corpus.global_step import ApplyGlobal
 from corpus.output import (
     check_creatable,
@@ -822,7 +822,4 @@ def build_manifest(output_dir: str, recipe: Recipe, root: str, files: list[str])
 
 
 def _write_json_atomic(path: str, data: Any) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, path)
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
