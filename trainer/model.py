@@ -237,11 +237,6 @@ class KVCache:
         self.v[layer, :, :, start:end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
-    def keep_rows(self, rows: torch.Tensor) -> None:
-        """Drop finished sequences from the batch (rows: indices of those kept)."""
-        self.k = self.k[:, rows]
-        self.v = self.v[:, rows]
-
 
 class Attention(nn.Module):
     def __init__(self, config: ModelConfig, layer: int) -> None:
