@@ -24,15 +24,20 @@ class Terminated(BaseException):
     A BaseException, so that no `except Exception` on the way swallows it."""
 
 
-def _on_sigterm(main_pid: int):
-    def handler(signum, frame):
-        if os.getpid() != main_pid:  # a forked worker inherits the handler: it dies as it would by default
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise Terminated
+def _raise_terminated(signum, frame):
+    raise Terminated
 
-    return handler
+
+def _default_sigterm_in_child() -> None:
+    """A forked worker must die of SIGTERM at once, as by default, not inherit the main process's Python
+    handler: Python runs a handler only in the main thread, and the kernel may hand the signal to another of
+    the worker's threads (pyarrow's, polars'), leaving the main thread asleep on a pool lock for ever, and
+    the pool's terminate() waiting on it."""
+    if signal.getsignal(signal.SIGTERM) is _raise_terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_sigterm_in_child)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args.command_line = shlex.join(["corpus", *argv])  # kept by runs, so that they can say how to resume
     in_main_thread = threading.current_thread() is threading.main_thread()
     if in_main_thread:  # signal handlers can only be set from the main thread
-        previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except CorpusError as err:

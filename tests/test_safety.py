@@ -298,6 +298,33 @@ def test_disk_full_is_one_line_and_the_rerun_finishes(shared, dataset, tokenizer
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+def test_forked_workers_die_of_sigterm_whatever_thread_takes_it(tmp_path):
+    """A pool worker forked under corpus's SIGTERM handler gets the default action back: with the inherited
+    Python handler, a SIGTERM that the kernel handed to one of the worker's other threads (pyarrow's,
+    polars') never woke its main thread, asleep on the pool's lock, and pool.terminate() waited for ever (a
+    `corpus prepare -w 2` hung in CI that way)."""
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import multiprocessing, signal, threading, time\n"
+        "import corpus.cli\n"
+        "signal.signal(signal.SIGTERM, corpus.cli._raise_terminated)\n"
+        "def job(_):\n"
+        "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # a library's thread\n"
+        "    return signal.getsignal(signal.SIGTERM) == signal.SIG_DFL\n"
+        "for _ in range(20):\n"
+        "    pool = multiprocessing.get_context('fork').Pool(2)\n"
+        "    print(all(pool.map(job, range(4))))\n"
+        "    pool.terminate()\n"
+        "    pool.join()\n"
+        "print(signal.getsignal(signal.SIGTERM) is corpus.cli._raise_terminated)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["True"] * 21  # every worker, and the main process keeps its handler
+
+
 @pytest.mark.slow
 def test_sigterm_stops_workers_and_the_run_resumes(shared, tmp_path, capsys):
     """SIGTERM to the main process of `corpus prepare -w 2`: exit 143 with one line, no traceback, no process
