@@ -6,7 +6,6 @@ transformers."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from tiny_models import save_random_llama
 from trainer_fixtures import chat_dataset, kjv_tokens  # noqa: F401 (fixtures)
 
 from corpus.cli import main as cli
@@ -124,29 +124,11 @@ def test_tiny_finetune_lowers_held_out_loss(base_run, chat_dataset, tmp_path, ca
     assert json.loads((out / "run.json").read_text())["steps"] == 2
 
 
-def random_llama(folder: Path, tokenizer_dir: Path) -> Path:
-    """A random LlamaForCausalLM (grouped-query attention, untied) with our tokenizer minus its chat template."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=512, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=False,
-    )  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(folder)
-    for name in ("tokenizer.json", "special_tokens_map.json"):
-        shutil.copy(tokenizer_dir / name, folder / name)
-    tok_config = json.loads((tokenizer_dir / "tokenizer_config.json").read_text())
-    tok_config.pop("chat_template", None)
-    (folder / "tokenizer_config.json").write_text(json.dumps(tok_config))
-    return folder
-
-
 @pytest.mark.parametrize("lora", [False, True])
 def test_hf_llama_finetunes_and_exports(lora, chat_dataset, kjv_tokens, tmp_path, capsys):  # noqa: F811
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    hf = random_llama(tmp_path / "llama", kjv_tokens.parent / "tok")
+    hf = save_random_llama(tmp_path / "llama", kjv_tokens.parent / "tok", chat_template=False)
     out = tmp_path / "sft"
     argv = ["finetune", str(hf), "--data", str(chat_dataset), "--out", str(out), "-q", "--max-steps", "4",
             "--set=eval_every=2", "--set=lr=0.003"] + [f"--set={s}" for s in SMALL] + (["--lora"] if lora else [])  # fmt: skip
@@ -205,16 +187,11 @@ def chatml_tokenizer(folder: Path, template: str = CHATML) -> Path:
 @pytest.fixture(scope="module")
 def chatml_llama(tmp_path_factory) -> Path:
     """A random LlamaForCausalLM saved with the ChatML GPT-2 tokenizer (50,259 ids)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     folder = chatml_tokenizer(tmp_path_factory.mktemp("chatml") / "llama")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=50259, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=256, tie_word_embeddings=False,
+    return save_random_llama(
+        folder, vocab_size=50259, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256,
     )  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 def test_model_template_masks_exactly_the_replies(chatml_llama, chat_dataset, tmp_path):  # noqa: F811

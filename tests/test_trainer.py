@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import save_random_llama
 from trainer_fixtures import REPO, build_kjv_tokens, kjv_tokens  # noqa: F401 (fixture)
 
 from corpus.cli import main as cli
@@ -117,19 +118,10 @@ def test_export_logits_and_evaluate_equal(tiny_run, kjv_tokens, tmp_path):  # no
     assert on_hf["loss"] == pytest.approx(on_run["loss"], abs=1e-5) and on_hf["bytes"] == on_run["bytes"]
 
 
-def random_llama(folder: Path, tokenizer_dir: Path, vocab: int = 512) -> Path:
-    """A small random LlamaForCausalLM (grouped-query attention, untied embeddings) saved with a tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=vocab, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=False, rope_theta=5000.0,
-    )  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(folder)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(tokenizer_dir / name, folder / name)
-    return folder
+def random_llama(folder: Path, tokenizer: Path, vocab: int = 512) -> Path:
+    return save_random_llama(
+        folder, tokenizer, vocab_size=vocab, max_position_embeddings=128, rope_theta=5000.0
+    )
 
 
 def test_import_random_llama_and_continue(kjv_tokens, tmp_path):  # noqa: F811

@@ -1,9 +1,10 @@
-"""Tiny models for the generation, chat-evaluation and serving tests: a tokenizer trained by corpus on the
-sample conversations, a run folder holding a random GPT (no training needed to test decoding), and the same
-weights exported as a transformers LlamaForCausalLM folder."""
+"""Tiny models for the tests: a tokenizer trained by corpus on the sample conversations, a run folder holding
+a random GPT (no training needed to test decoding), the same weights exported as a transformers
+LlamaForCausalLM folder, and a random LlamaForCausalLM saved as a user's Hugging Face model would be."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -68,3 +69,27 @@ def export_llama(model: GPT, tokenizer: Path, out: Path) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(tokenizer / name, out / name)
     return out
+
+
+def save_random_llama(
+    folder: Path, tokenizer: Path | None = None, chat_template: bool = True, **config
+) -> Path:
+    """A random LlamaForCausalLM (seed 0; grouped-query attention and untied embeddings unless `config` says
+    otherwise) saved to `folder`, with `tokenizer`'s files beside it, less its chat template when
+    `chat_template` is False."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    settings = dict(
+        vocab_size=512, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(**{**settings, **config})).save_pretrained(folder)
+    if tokenizer is not None:
+        for name in ("tokenizer.json", "special_tokens_map.json"):
+            shutil.copy(tokenizer / name, folder / name)
+        tok_config = json.loads((tokenizer / "tokenizer_config.json").read_text())
+        if not chat_template:
+            tok_config.pop("chat_template", None)
+        (folder / "tokenizer_config.json").write_text(json.dumps(tok_config))
+    return folder
