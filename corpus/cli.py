@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"corpus {corpus.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in sorted(m.name for m in pkgutil.iter_modules(corpus.commands.__path__)):
+    # one module a command; a leading underscore marks what commands share
+    for module in sorted(m.name for m in pkgutil.iter_modules(corpus.commands.__path__) if m.name[0] != "_"):
         importlib.import_module(f"corpus.commands.{module}").add_parser(sub)
     return parser
 

@@ -6,6 +6,8 @@ import argparse
 import re
 import sys
 
+from corpus.commands._recipe_run import add_run_options, run_recipe_from_args, with_seed
+
 DEFAULT_RECIPE = "augment"  # pipelines/augment.yaml
 
 
@@ -28,20 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", "-w", type=int, default=1, help="parallel worker processes (default 1)")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed (split and copies)")
-    p.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an output directory that a corpus command made (never the input, never a folder "
-        "that corpus did not make)",
-    )
-    p.add_argument(
-        "--keep-work",
-        action="store_true",
-        help="keep the stage datasets and global-step decisions under OUTPUT/.corpus once the run is "
-        "complete (removed by default)",
-    )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
+    add_run_options(p)
     p.set_defaults(func=run)
 
 
@@ -65,30 +54,12 @@ def _transforms_help(transforms: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from corpus.errors import RecipeError
-    from corpus.pipeline import load_recipe, run_recipe
+    from corpus.pipeline import load_recipe
 
     recipe = load_recipe(args.recipe)
     if "augment" not in [name for name, _ in recipe.steps]:
         raise RecipeError(f"recipe {args.recipe} has no augment step; run it with 'corpus prepare' instead")
-    if args.seed is not None:
-        data = recipe.to_dict()
-        data["seed"] = args.seed
-        for step in data["steps"]:  # the command line seed replaces the recipe's in every seeded step
-            opts = next(iter(step.values()))
-            if "seed" in opts:
-                opts["seed"] = args.seed
-        recipe = load_recipe(data)
-    stats = run_recipe(
-        recipe,
-        args.input,
-        args.output,
-        workers=args.workers,
-        report=not args.no_report,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-        keep_work=args.keep_work,
-        command=getattr(args, "command_line", None),
-    )
+    stats = run_recipe_from_args(with_seed(recipe, args.seed), args.input, args)
     if not args.quiet:
         print(_summary(stats), file=sys.stdout)
     return 0

@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from corpus.commands._recipe_run import add_run_options, run_recipe_from_args
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -76,20 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--format", choices=["parquet", "arrow"], default=None, help="output format (default: input's)"
     )
     r.add_argument("--max-docs-per-shard", type=int, default=None, help="documents per output shard")
-    r.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
-    r.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an output directory that a corpus command made (never the input, never a folder "
-        "that corpus did not make)",
-    )
-    r.add_argument(
-        "--keep-work",
-        action="store_true",
-        help="keep the stage datasets and global-step decisions under OUTPUT/.corpus once the run is "
-        "complete (removed by default)",
-    )
-    r.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
+    add_run_options(r)
     p.set_defaults(func=run)
 
 
@@ -148,22 +137,11 @@ def build_recipe(args: argparse.Namespace, source: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from corpus.commands.inspect import summary
     from corpus.errors import InputError
-    from corpus.pipeline import run_recipe
 
     if not os.path.exists(args.input):
         raise InputError(f"input {args.input} does not exist")
     source = input_path(args.input)
-    stats = run_recipe(
-        build_recipe(args, source),
-        source,
-        args.output,
-        workers=args.workers,
-        report=not args.no_report,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-        keep_work=args.keep_work,
-        command=getattr(args, "command_line", None),
-    )
+    stats = run_recipe_from_args(build_recipe(args, source), source, args)
     if not args.quiet:
         print(summary(args.output, stats), file=sys.stdout)
         print(_dedup_line(stats), file=sys.stdout)

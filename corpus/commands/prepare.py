@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from corpus.commands._recipe_run import add_run_options, run_recipe_from_args, with_seed
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,48 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="local processes, or Ray (RAY_ADDRESS joins a cluster; otherwise a local instance)",
     )
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
-    p.add_argument("--no-report", action="store_true", help="skip the quality report at the end")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an output directory that a corpus command made (never the input, never a folder "
-        "that corpus did not make)",
-    )
-    p.add_argument(
-        "--keep-work",
-        action="store_true",
-        help="keep the stage datasets and global-step decisions under OUTPUT/.corpus once the run is "
-        "complete (removed by default)",
-    )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary")
+    add_run_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from corpus.commands.inspect import summary
-    from corpus.pipeline import load_recipe, run_recipe
+    from corpus.pipeline import load_recipe
 
-    recipe = load_recipe(args.recipe)
-    if args.seed is not None:
-        data = recipe.to_dict()
-        data["seed"] = args.seed
-        for step in data["steps"]:  # the seed given on the command line replaces the recipe's everywhere
-            opts = next(iter(step.values()))
-            if "seed" in opts:
-                opts["seed"] = args.seed
-        recipe = load_recipe(data)
-    stats = run_recipe(
-        recipe,
-        args.input,
-        args.output,
-        workers=args.workers,
-        executor=args.executor,
-        report=not args.no_report,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-        keep_work=args.keep_work,
-        command=getattr(args, "command_line", None),
-    )
+    recipe = with_seed(load_recipe(args.recipe), args.seed)
+    stats = run_recipe_from_args(recipe, args.input, args, executor=args.executor)
     if not args.quiet:
         print(summary(args.output, stats), file=sys.stdout)
     return 0
