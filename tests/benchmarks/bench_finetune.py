@@ -210,7 +210,11 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     import pyarrow.parquet as pq
     import transformers
-    import trl
+
+    try:
+        import trl
+    except ImportError:
+        sys.exit("bench_finetune: TRL is the peer and is not installed: pip install -e '.[bench]'")
 
     from corpus.cli import main as corpus_main
     from trainer.finetune import filter_chats
