@@ -822,6 +822,76 @@ def test_dense_tokens_equal_numpy_unique():
             assert np.array_equal(token, inverse) and np.array_equal(frequency, counts)
 
 
+def test_sort_pairs_equals_a_lexsort():
+    from corpus.dedup.lsh import sort_pairs
+
+    rng = np.random.default_rng(7)
+    for n, high in ((0, 5), (1, 5), (2000, 40), (5000, 10**9)):
+        u, v = rng.integers(0, high, n), rng.integers(0, high, n)  # repeated pairs too
+        order = np.lexsort((v, u))
+        su, sv = sort_pairs(u, v)
+        assert np.array_equal(su, u[order]) and np.array_equal(sv, v[order])
+
+
+def test_set_bitmaps_bound_never_undercounts():
+    """SetBitmaps.overlap_bound is at least the true overlap, and jaccard_bound at least SetStore.jaccard, for
+    sets of every size (empty, crowded bitmaps, all values on one bit) drawn from a small pool so that they
+    overlap; and it is tight enough to rule out most pairs of unrelated sets."""
+    from corpus.dedup.bounds import SetBitmaps
+
+    rng = np.random.default_rng(8)
+    sets = [np.unique(rng.integers(0, 700, size)) for size in rng.integers(0, 400, 300)]
+    # every value on one bit, whatever the width
+    sets += [np.unique(rng.integers(1, 40, size)) * 8192 for size in (1, 5, 30)]
+    sets += [np.unique(rng.integers(0, 2**32, 60)) for _ in range(100)]  # unrelated
+    sizes = np.array([x.size for x in sets])
+    values = np.concatenate(sets).astype(np.uint32)
+    store = SetStore([(values, np.concatenate([[0], np.cumsum(sizes)]))])
+    for chosen in (np.arange(len(sets)), np.arange(300, len(sets))):  # the bitmap width follows the mean size
+        bitmaps = SetBitmaps(*store.gather(chosen))
+        a, b = rng.integers(0, chosen.size, 20_000), rng.integers(0, chosen.size, 20_000)
+        overlap = np.array([np.intersect1d(sets[chosen[x]], sets[chosen[y]]).size for x, y in zip(a, b)])
+        assert (bitmaps.overlap_bound(a, b) >= overlap).all()
+        assert (bitmaps.jaccard_bound(a, b) >= store.jaccard(chosen[a], chosen[b])).all()
+    unrelated = bitmaps.jaccard_bound(a, b)[(a >= 3) & (b >= 3) & (a != b)]
+    assert np.mean(unrelated < 0.5) > 0.99
+
+
+def test_bitmap_bound_skips_only_pairs_below_the_threshold(monkeypatch):
+    """One bucket of three documents. A and B have Jaccard exactly 0.8 (the threshold), with every value on
+    one bitmap bit, so only the bound's collision term keeps them apart from a pair below: they must merge.
+    C shares 4 of A's 9 values (Jaccard 0.29, sizes equal): the bound rules it out and its Jaccard is never
+    computed."""
+    a_set = np.arange(1, 10) * 8192
+    b_set = np.r_[np.arange(1, 9), 100] * 8192
+    c_set = np.r_[np.arange(1, 5) * 8192, [3, 5, 7, 9, 11]]
+    sets = [np.sort(x).astype(np.uint32) for x in (a_set, b_set, c_set)]
+    sizes = np.array([x.size for x in sets])
+    params = resolve_params("word", 5, None, 1, 1, None, 1)
+    corpus = Corpus(
+        shards=["x"],
+        offsets=np.array([0, 3]),
+        signatures=RowStore([np.zeros((3, params.num_perm), np.uint32)]),
+        band_parts=[np.zeros((1, 3), np.uint64)],
+        valid=np.ones(3, bool),
+        keys=np.zeros(3),
+        sets=SetStore([(np.concatenate(sets), np.concatenate([[0], np.cumsum(sizes)]))]),
+        indexes=[],
+    )
+    measured = []
+    jaccard = SetStore.jaccard
+
+    def recording(self: SetStore, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        measured.extend(zip(np.asarray(u).tolist(), np.asarray(v).tolist()))
+        return jaccard(self, u, v)
+
+    monkeypatch.setattr(SetStore, "jaccard", recording)
+    candidates = Candidates(corpus, DedupConfig(params=params))
+    assert candidates.run().tolist() == [0, 0, 2]
+    assert measured == [(0, 1)]  # ranks among the band's documents, here their numbers
+    assert candidates.counts["verified_pairs"] == 2 and candidates.counts["false_positives"] == 1
+
+
 def test_decisions_are_read_a_shard_at_a_time(shared, tmp_path):
     """The dedup step writes one decisions file per stage shard holding clustered documents, and a worker
     reads only the file of the shard it is on: copies across and within shards are still all found."""

@@ -11,18 +11,23 @@
    head are compared with the first of them, and so on (a peel), until none is left: no cap. After
    EXACT_ROUNDS rounds the peel goes on with prefix filtering (prefix.py), so a bucket of k documents alike
    but below the threshold costs O(k) work and memory, not k^2. Every step costs what the band's pairs
-   cost: roots are found for their documents only, rejected pairs are looked up in sorted runs.
+   cost: roots are found for their documents only, rejected pairs are looked up in sorted runs. The sets
+   read into memory for a band are those of the pairs still to verify (not merged, not rejected by an
+   earlier band), each with a small bitmap whose overlap bounds a pair's Jaccard from above (bounds.py):
+   most rejected pairs (documents sharing one long passage) are ruled out by it, exactly, without
+   merging their sets.
 3. Decisions: clusters of two or more documents keep one document by the keep policy (a cluster that holds
    documents of a saved index keeps none of this run's); members of the kept document's family leave the
    cluster (they are kept); decisions for clustered documents only are written to work_dir; the audit
    dataset goes to output_dir/duplicates/; the index of kept documents is saved if asked.
 Memory: per document, 8 bytes for the band's hashes, 8 for union-find and 1 for validity, plus (while a band
-is sorted) about 32 bytes per document of one part of at most PART_DOCS documents (and 9 for families when
-the run has augmented copies; 8 for keep keys with keep: longest or quality); signatures, shingle sets and
-their offsets stay on disk and are read through short-lived maps, a bounded chunk of pairs at a time (a
-long-lived map would leave every page it touched counted in the process's memory); the sets of one band's
-candidates are held in memory up to BAND_SET_VALUES; per shard, one batch of text at a time. Measured on
-10M short documents: see reports/benchmarks/dedup.md.
+is sorted) about 32 bytes per document of one part of at most PART_DOCS documents (and 9 for families when the
+run has augmented copies; 8 for keep keys with keep: longest or quality; 4 for set sizes with verify: exact);
+signatures, shingle sets and their offsets stay on disk and are read through short-lived maps, a bounded chunk
+of pairs at a time (a long-lived map would leave every page it touched counted in the process's memory); the
+sets of one band's candidates are held in memory up to BAND_SET_VALUES (with bitmaps of an eighth to a quarter of
+their size); per shard, one batch of text at a time. Measured on 10M short documents: see
+reports/benchmarks/dedup.md.
 """
 
 from __future__ import annotations
@@ -31,14 +36,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
+from corpus.dedup.bounds import SetBitmaps
 from corpus.dedup.index import LoadedIndex, load_index
-from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed
+from corpus.dedup.lsh import PairSet, bucket_edges, regroup_failed, sort_pairs
 from corpus.dedup.params import DEFAULT_THRESHOLD, MinHashParams
 from corpus.dedup.per_shard import write_per_shard
 from corpus.dedup.prefix import EXACT_ROUNDS, continue_peel
@@ -297,6 +304,15 @@ def outside_family(corpus: Corpus, u: np.ndarray, v: np.ndarray) -> tuple[np.nda
     return np.concatenate([keep_u, lo[ok]]), np.concatenate([keep_v, hi[ok]])
 
 
+class BandSets(NamedTuple):
+    """The shingle sets of a band's documents in play, in memory: their numbers (ascending), the sets (under
+    each document's rank among them) and the sets' bitmaps (same rows)."""
+
+    docs: np.ndarray
+    sets: SetStore
+    bitmaps: SetBitmaps
+
+
 class Candidates:
     """Band-by-band candidate edges merged into a union-find, with optional verification.
 
@@ -311,7 +327,7 @@ class Candidates:
         self.failed = PairSet()  # pair keys already rejected, so no pair is verified twice
         self.measured = PairValues()  # exact Jaccard of the similar verified pairs, reused by the audit
         self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_rounds": 0}
-        self._band_sets: tuple[np.ndarray, SetStore] | None = None
+        self._band_sets: BandSets | None = None
 
     def run(self) -> np.ndarray:
         corpus = self.corpus
@@ -337,8 +353,7 @@ class Candidates:
         sets fit in BAND_SET_VALUES together, each verified with its sets in memory. A peel never leaves its
         bucket (regrouped members keep to the members of their head), so buckets can be verified a chunk at
         a time; in a band that fits (every test and recipe here) there is one chunk."""
-        order = np.lexsort((v, u))
-        u[:], v[:] = u[order], v[order]
+        u[:], v[:] = sort_pairs(u, v)
         if self.config.verify != "exact" or self.corpus.sets is None or not u.size:
             return [(0, u.size)]
         weight = self.corpus.sets.sizes(v).astype(np.int64)
@@ -353,7 +368,6 @@ class Candidates:
         compared again among themselves (regroup_failed), round after round until none is left."""
         total = self.corpus.total
         rounds = 0
-        self._band_sets = self._load_band_sets(u, v)
         while u.size:
             if rounds == EXACT_ROUNDS and self.config.verify == "exact":
                 rounds += continue_peel(self, u, v)  # the rest of a long peel, linear in its documents
@@ -365,6 +379,11 @@ class Candidates:
             u, v, keys = u[fresh], v[fresh], keys[fresh]
             if not u.size:
                 break
+            if rounds == 0:
+                # the sets of the documents still to verify: every later round (and continue_peel) works on
+                # members of these pairs; in a large corpus most of a band's edges were settled by the bands
+                # before it (merged, or rejected), and their documents' sets are not read
+                self._band_sets = self._load_band_sets(u, v)
             rounds += 1
             if self.config.verify == "exact":
                 similarity = self._exact_or_too_different(u, v)
@@ -384,7 +403,7 @@ class Candidates:
     def sets_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Shingle sets of documents (ascending) of the band being verified: flat values, size of each."""
         if self._band_sets is not None:
-            band_docs, sets = self._band_sets
+            band_docs, sets, _ = self._band_sets
             return sets.gather(np.searchsorted(band_docs, docs))
         assert self.corpus.sets is not None
         return self.corpus.sets.gather(docs)
@@ -402,36 +421,44 @@ class Candidates:
         merged[check[ok]] = True
         return merged
 
-    def _load_band_sets(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, SetStore] | None:
-        """The shingle sets of every document of the band's buckets, read once (in document order) into
-        memory, when they fit in BAND_SET_VALUES: the rounds of a band read the same documents again and
-        again, and reading them through a file map each time costs a page fault per set."""
+    def _load_band_sets(self, u: np.ndarray, v: np.ndarray) -> BandSets | None:
+        """The shingle sets of the documents of the given pairs, read once (in document order) into memory,
+        with their bitmaps (bounds.py), when they fit in BAND_SET_VALUES: the rounds of a band read the same
+        documents again and again, and reading them through a file map each time costs a page fault per set."""
         if self.config.verify != "exact" or self.corpus.sets is None or not u.size:
             return None
         docs = np.unique(np.concatenate([u, v]))
         if int(self.corpus.sets.sizes(docs).sum()) > BAND_SET_VALUES:
             return None
         values, sizes = self.corpus.sets.gather(docs)
-        return docs, SetStore([(values, np.concatenate([[0], np.cumsum(sizes)]))])
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        return BandSets(docs, SetStore([(values, offsets)]), SetBitmaps(values, sizes))
 
     def _exact_or_too_different(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Exact Jaccard of each pair, or 0 for a pair whose set sizes alone rule it out: the Jaccard of sets
-        of sizes a <= b is at most a / b (and floating-point division keeps that order), so a pair with
-        a / b below the threshold fails whatever it shares; no set is read for it. Similar pairs are kept
-        for the audit."""
+        """Exact Jaccard of each pair, or 0 for a pair that an upper bound on its Jaccard rules out (below the
+        threshold, it fails whatever the exact value): first the set sizes (sets of sizes a <= b have a
+        Jaccard of at most a / b, and floating-point division keeps that order), then, for the sets of a
+        band held in memory, their bitmaps (bounds.py); no pair of sets is merged for a pair ruled out.
+        Similar pairs are kept for the audit."""
         assert self.corpus.sets is not None
+        threshold = self.config.verify_threshold
+        bitmaps = None
         if self._band_sets is not None:  # the same sets, from memory, under their rank among the band's docs
-            docs, sets = self._band_sets
+            docs, sets, bitmaps = self._band_sets
             a, b = np.searchsorted(docs, u), np.searchsorted(docs, v)
+            size_u, size_v = bitmaps.sizes[a], bitmaps.sizes[b]
         else:
             sets, a, b = self.corpus.sets, u, v
-        size_u, size_v = sets.sizes(a), sets.sizes(b)
+            size_u, size_v = sets.sizes(a), sets.sizes(b)
         bound = np.minimum(size_u, size_v) / np.maximum(np.maximum(size_u, size_v), 1)
         similarity = np.zeros(u.size)
-        possible = np.flatnonzero(bound >= self.config.verify_threshold)
-        similarity[possible] = sets.jaccard(a[possible], b[possible])
-        ok = possible[similarity[possible] >= self.config.verify_threshold]
-        self.measured.add(self.corpus, u[ok], v[ok], similarity[ok])
+        possible = np.flatnonzero(bound >= threshold)
+        if bitmaps is not None and possible.size:
+            possible = possible[bitmaps.jaccard_bound(a[possible], b[possible]) >= threshold]
+        if possible.size:
+            similarity[possible] = sets.jaccard(a[possible], b[possible])
+            ok = possible[similarity[possible] >= threshold]
+            self.measured.add(self.corpus, u[ok], v[ok], similarity[ok])
         return similarity
 
 

@@ -92,13 +92,27 @@ def hash_order(hashes: np.ndarray) -> np.ndarray:
     return order
 
 
+def sort_pairs(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of document numbers (non-negative) in (u, v) order: what np.lexsort((v, u)) orders them by, from
+    one sort of packed keys u * width + v (several times faster than the two passes of a lexsort)."""
+    if not u.size:
+        return u, v
+    width = int(max(u.max(), v.max())) + 1
+    if width > 3_000_000_000:  # width**2 would not fit in 63 bits
+        order = np.lexsort((v, u))
+        return u[order], v[order]
+    key = u.astype(np.int64) * width
+    key += v
+    key.sort()
+    return key // width, key % width
+
+
 def regroup_failed(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """After verification: the members that failed against their bucket's head form a new bucket headed by
     the first of them, so two failed members that resemble each other are still compared."""
     if u.size == 0:
         return u, v
-    order = np.lexsort((v, u))
-    u, v = u[order], v[order]
+    u, v = sort_pairs(u, v)
     starts = np.ones(u.size, bool)
     starts[1:] = u[1:] != u[:-1]
     head_position = np.maximum.accumulate(np.where(starts, np.arange(u.size), 0))

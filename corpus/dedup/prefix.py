@@ -19,10 +19,11 @@ again with what it is already merged with). Neither loses a similar pair that th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from corpus.dedup.lsh import sort_pairs
 from corpus.dedup.shingles import ragged_index
 
 if TYPE_CHECKING:
@@ -35,8 +36,7 @@ _SLACK = 1e-9  # the prefix length is computed for a threshold this much lower: 
 def continue_peel(candidates: Candidates, u: np.ndarray, v: np.ndarray) -> int:
     """Finish a band's peel from its pending edges (leader u[i], member v[i]; one leader per bucket).
     Returns the rounds taken."""
-    order = np.lexsort((v, u))
-    u, v = u[order], v[order]
+    u, v = sort_pairs(u, v)
     leaders, first = np.unique(u, return_index=True)
     sizes = np.diff(np.r_[first, u.size]) + 1
     starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
@@ -62,7 +62,18 @@ def continue_peel(candidates: Candidates, u: np.ndarray, v: np.ndarray) -> int:
     )
     order = np.argsort(index_key, kind="stable")
     index_key, index_entry = index_key[order], index_entry[order]
-    width = int(tokens.max(initial=0)) + 1
+    # the run of equal keys each entry's prefix shingles landed in: a leader's matches are the entries of its
+    # own keys' runs, read off without searching the index
+    new_run = np.ones(index_key.size, bool)
+    new_run[1:] = index_key[1:] != index_key[:-1]
+    del index_key
+    run_starts = np.flatnonzero(new_run)
+    run_ends = np.r_[run_starts[1:], new_run.size]
+    run_of = np.empty(order.size, np.int64)  # by an entry's key position before the sort
+    run_of[order] = np.cumsum(new_run) - 1
+    del order, new_run
+    entry_first = np.cumsum(counts) - counts  # each entry's first key position before the sort
+    runs = Runs(run_of, run_starts, run_ends, entry_first, counts, index_entry)
 
     alive = np.ones(entry_doc.size, bool)
     pointer = starts.copy()  # each bucket's leader: its first entry still alive
@@ -81,9 +92,7 @@ def continue_peel(candidates: Candidates, u: np.ndarray, v: np.ndarray) -> int:
         alive[leader_entry] = False
         _kill_rest(alive, leader_entry[from_index], ends[live[from_index]])
         live, leader_entry, leader_doc = live[~from_index], leader_entry[~from_index], leader_doc[~from_index]
-        member = _matches(
-            live, leader_entry, entry_local, token_starts, tokens, index_key, index_entry, width
-        )
+        member = runs.matches(leader_entry)
         member = member[alive[member]]
         group_leader = np.zeros(leaders.size, np.int64)
         group_leader[live] = leader_doc
@@ -133,23 +142,23 @@ def _dense_tokens(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return token, frequency
 
 
-def _matches(
-    groups: np.ndarray,
-    leader_entry: np.ndarray,
-    entry_local: np.ndarray,
-    token_starts: np.ndarray,
-    tokens: np.ndarray,
-    index_key: np.ndarray,
-    index_entry: np.ndarray,
-    width: int,
-) -> np.ndarray:
-    """Entries of the same bucket whose prefix shares a shingle with the leader's (leader left out)."""
-    local = entry_local[leader_entry]
-    counts = np.diff(token_starts)[local]
-    keys = np.repeat(groups, counts) * width + tokens[ragged_index(token_starts[local], counts)]
-    lo, hi = np.searchsorted(index_key, keys, "left"), np.searchsorted(index_key, keys, "right")
-    found = np.unique(index_entry[ragged_index(lo, hi - lo)])
-    return found[~np.isin(found, leader_entry)]
+class Runs(NamedTuple):
+    """continue_peel's index of (bucket, prefix shingle) keys, sorted: the run each key of each entry is in."""
+
+    run_of: np.ndarray  # run of each key, by its position before the sort (entry by entry)
+    run_starts: np.ndarray
+    run_ends: np.ndarray
+    entry_first: np.ndarray  # position of each entry's first key before the sort
+    counts: np.ndarray  # keys (prefix shingles) per entry
+    index_entry: np.ndarray  # entry of each key, in sorted order
+
+    def matches(self, leader_entry: np.ndarray) -> np.ndarray:
+        """Entries of the same bucket whose prefix shares a shingle with the leader's (leader left out): the
+        entries of the runs of the leader's own keys (each leader's keys are its bucket and shingles)."""
+        runs = self.run_of[ragged_index(self.entry_first[leader_entry], self.counts[leader_entry])]
+        lo = self.run_starts[runs]
+        found = np.unique(self.index_entry[ragged_index(lo, self.run_ends[runs] - lo)])
+        return found[~np.isin(found, leader_entry)]
 
 
 def _alive_after(alive: np.ndarray, pointer: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -443,8 +443,13 @@ class SetStore:
     def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         self.parts = parts
         self.index = RowStore([offsets[:-1] for _, offsets in parts])
+        self._sizes: np.ndarray | None = None
 
     def _spans(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(self.parts) == 1:  # a band's sets in memory (engine.BandSets): no part to look up
+            offsets = fresh_map(self.parts[0][1])
+            starts = offsets[docs].astype(np.int64)
+            return np.zeros(docs.size, np.int64), starts, offsets[docs + 1].astype(np.int64) - starts
         part, local = self.index.locate(docs)
         starts, lengths = np.zeros(docs.size, np.int64), np.zeros(docs.size, np.int64)
         for p, mask in by_part(part):
@@ -454,14 +459,31 @@ class SetStore:
         return part, starts, lengths
 
     def sizes(self, docs: np.ndarray) -> np.ndarray:
-        return self._spans(np.asarray(docs, np.int64))[2]
+        docs = np.asarray(docs, np.int64)
+        if len(self.parts) == 1:
+            return self._spans(docs)[2]
+        if self._sizes is None:  # every set's size, 4 bytes a document, read once: no page fault per lookup
+            self._sizes = np.concatenate(
+                [np.diff(fresh_map(offsets)).astype(np.int32) for _, offsets in self.parts]
+            )
+        return self._sizes[docs].astype(np.int64)
 
     def gather(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sets of the given documents, concatenated in their order, and each one's size."""
-        part, starts, lengths = self._spans(np.asarray(docs, np.int64))
+        return self._gather_spans(*self._spans(np.asarray(docs, np.int64)))
+
+    def _gather_spans(
+        self, part: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         out = np.empty(int(lengths.sum()), np.uint32)
         first = np.cumsum(lengths) - lengths
         # GATHER_LIMIT values at a time: the index arrays are 8 bytes per value, twice the values' size
+        if len(self.parts) == 1:  # each slice's values are one run of out
+            values = fresh_map(self.parts[0][0])
+            for lo, hi in chunks(lengths, GATHER_LIMIT):
+                index = ragged_index(starts[lo:hi], lengths[lo:hi])
+                out[first[lo] : first[lo] + index.size] = values[index]
+            return out, lengths
         for lo, hi in chunks(lengths, GATHER_LIMIT):
             for p, mask in by_part(part[lo:hi]):
                 mask = mask + lo
@@ -474,21 +496,28 @@ class SetStore:
         """Exact Jaccard of the sets of u[i] and v[i] (0 when either is empty), for every i."""
         u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
         out = np.zeros(u.size, np.float64)
-        for lo, hi in chunks(self.sizes(u) + self.sizes(v), GATHER_LIMIT):
-            out[lo:hi] = self._jaccard(u[lo:hi], v[lo:hi])
+        if not u.size:
+            return out
+        span_u, span_v = self._spans(u), self._spans(v)  # looked up once, sliced for each chunk of pairs
+        for lo, hi in chunks(span_u[2] + span_v[2], GATHER_LIMIT):
+            out[lo:hi] = self._jaccard(
+                self._gather_spans(*(x[lo:hi] for x in span_u)),
+                self._gather_spans(*(x[lo:hi] for x in span_v)),
+            )
         return out
 
-    def _jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def _jaccard(
+        self, set_u: tuple[np.ndarray, np.ndarray], set_v: tuple[np.ndarray, np.ndarray]
+    ) -> np.ndarray:
         # each pair's two sets side by side in one row of a 2-D block per power-of-two width, rows sorted:
         # both sets are distinct, so every pair of equal neighbours is one shared value (short row sorts
         # are fast; no Python loop per pair)
-        a, size_a = self.gather(u)
-        b, size_b = self.gather(v)
+        (a, size_a), (b, size_b) = set_u, set_v
         start_a, start_b = np.cumsum(size_a) - size_a, np.cumsum(size_b) - size_b
         both = size_a + size_b
-        out = np.zeros(u.size, np.float64)
+        out = np.zeros(size_a.size, np.float64)
         has = (size_a > 0) & (size_b > 0)
-        width = np.zeros(u.size, np.int64)
+        width = np.zeros(size_a.size, np.int64)
         width[has] = 1 << np.ceil(np.log2(both[has])).astype(np.int64)
         for w in np.unique(width[has]).tolist():
             rows = np.flatnonzero(width == w)
