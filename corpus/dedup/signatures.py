@@ -463,18 +463,14 @@ class SetStore:
         if len(self.parts) == 1:
             return self._spans(docs)[2]
         if self._sizes is None:  # every set's size, 4 bytes a document, read once: no page fault per lookup
-            self._sizes = np.concatenate(
-                [np.diff(fresh_map(offsets)).astype(np.int32) for _, offsets in self.parts]
-            )
+            self._sizes = np.empty(int(self.index.offsets[-1]), np.int32)
+            for (_, offsets), lo in zip(self.parts, self.index.offsets.tolist()):
+                self._sizes[lo : lo + len(offsets) - 1] = np.diff(fresh_map(offsets))
         return self._sizes[docs].astype(np.int64)
 
     def gather(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sets of the given documents, concatenated in their order, and each one's size."""
-        return self._gather_spans(*self._spans(np.asarray(docs, np.int64)))
-
-    def _gather_spans(
-        self, part: np.ndarray, starts: np.ndarray, lengths: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+        part, starts, lengths = self._spans(np.asarray(docs, np.int64))
         out = np.empty(int(lengths.sum()), np.uint32)
         first = np.cumsum(lengths) - lengths
         # GATHER_LIMIT values at a time: the index arrays are 8 bytes per value, twice the values' size
@@ -496,23 +492,16 @@ class SetStore:
         """Exact Jaccard of the sets of u[i] and v[i] (0 when either is empty), for every i."""
         u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
         out = np.zeros(u.size, np.float64)
-        if not u.size:
-            return out
-        span_u, span_v = self._spans(u), self._spans(v)  # looked up once, sliced for each chunk of pairs
-        for lo, hi in chunks(span_u[2] + span_v[2], GATHER_LIMIT):
-            out[lo:hi] = self._jaccard(
-                self._gather_spans(*(x[lo:hi] for x in span_u)),
-                self._gather_spans(*(x[lo:hi] for x in span_v)),
-            )
+        for lo, hi in chunks(self.sizes(u) + self.sizes(v), GATHER_LIMIT):
+            out[lo:hi] = self._jaccard(u[lo:hi], v[lo:hi])
         return out
 
-    def _jaccard(
-        self, set_u: tuple[np.ndarray, np.ndarray], set_v: tuple[np.ndarray, np.ndarray]
-    ) -> np.ndarray:
+    def _jaccard(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         # each pair's two sets side by side in one row of a 2-D block per power-of-two width, rows sorted:
         # both sets are distinct, so every pair of equal neighbours is one shared value (short row sorts
         # are fast; no Python loop per pair)
-        (a, size_a), (b, size_b) = set_u, set_v
+        a, size_a = self.gather(u)
+        b, size_b = self.gather(v)
         start_a, start_b = np.cumsum(size_a) - size_a, np.cumsum(size_b) - size_b
         both = size_a + size_b
         out = np.zeros(size_a.size, np.float64)
