@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import NamedTuple
@@ -330,12 +329,16 @@ class Candidates:
         self.counts = {"candidate_pairs": 0, "verified_pairs": 0, "false_positives": 0, "verify_rounds": 0}
         self._band_sets: BandSets | None = None
 
-    def run(self, workers: int = 1) -> np.ndarray:
-        """Labels (root of each document's cluster). With workers > 1, a helper process computes each band's
-        edges while this one verifies the band before it: the edges do not depend on what was merged."""
+    def run(self) -> np.ndarray:
         corpus = self.corpus
         seen = PairSet()  # distinct (head, member) pairs over all bands, for the statistics
-        for u, v in self._band_edges(workers):
+        hashes = np.empty(corpus.total, np.uint64)
+        for band in range(self.config.params.bands if corpus.band_parts else 0):
+            lo = 0
+            for part in corpus.band_parts:
+                read_band(part, band, hashes[lo : lo + part.shape[1]])
+                lo += part.shape[1]
+            u, v = outside_family(corpus, *bucket_edges(hashes, None, corpus.new, corpus.valid))
             seen.add(u * corpus.total + v)
             if self.config.verify == "none":
                 self.uf.union(u, v)
@@ -345,33 +348,12 @@ class Candidates:
         self.counts["candidate_pairs"] = len(seen)
         return self.uf.labels()
 
-    def _band_edges(self, workers: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Each band's edges in turn (band_edges), computed here, or one band ahead in a forked helper
-        process (one result waits at most: memory for two bands' edges, not all of them)."""
-        global _PREFETCHING
-        bands = self.config.params.bands if self.corpus.band_parts else 0
-        if workers < 2 or bands < 2:
-            hashes = np.empty(self.corpus.total, np.uint64)
-            for band in range(bands):
-                yield band_edges(self.corpus, band, hashes)
-            return
-        _PREFETCHING = self.corpus  # the helper inherits it through fork
-        try:
-            with get_context("fork").Pool(1) as pool:
-                pending = pool.apply_async(_prefetched_band_edges, (0,))
-                for band in range(bands):
-                    u, v = pending.get()
-                    if band + 1 < bands:
-                        pending = pool.apply_async(_prefetched_band_edges, (band + 1,))
-                    yield u, v
-        finally:
-            _PREFETCHING = None
-
     def _bucket_chunks(self, u: np.ndarray, v: np.ndarray) -> list[tuple[int, int]]:
-        """Cut the band's edges (in (head, member) order) into runs of whole buckets whose shingle sets fit in
-        BAND_SET_VALUES together, each verified with its sets in memory. A peel never leaves its bucket
-        (regrouped members keep to the members of their head), so buckets can be verified a chunk at a time;
-        in a band that fits (every test and recipe here) there is one chunk."""
+        """Sort the band's edges by head (in place) and cut them into runs of whole buckets whose shingle
+        sets fit in BAND_SET_VALUES together, each verified with its sets in memory. A peel never leaves its
+        bucket (regrouped members keep to the members of their head), so buckets can be verified a chunk at
+        a time; in a band that fits (every test and recipe here) there is one chunk."""
+        u[:], v[:] = sort_pairs(u, v)
         if self.config.verify != "exact" or self.corpus.sets is None or not u.size:
             return [(0, u.size)]
         weight = self.corpus.sets.sizes(v).astype(np.int64)
@@ -478,27 +460,6 @@ class Candidates:
             ok = possible[similarity[possible] >= threshold]
             self.measured.add(self.corpus, u[ok], v[ok], similarity[ok])
         return similarity
-
-
-_PREFETCHING: Corpus | None = None  # the corpus whose band edges a helper process computes (Candidates.run)
-
-
-def band_edges(corpus: Corpus, band: int, hashes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One band's candidate edges (head, member) without edges inside a family, in (head, member) order.
-    `hashes`: a work array of corpus.total band hashes (reused from band to band)."""
-    if hashes is None:
-        hashes = np.empty(corpus.total, np.uint64)
-    lo = 0
-    for part in corpus.band_parts:
-        read_band(part, band, hashes[lo : lo + part.shape[1]])
-        lo += part.shape[1]
-    u, v = outside_family(corpus, *bucket_edges(hashes, None, corpus.new, corpus.valid))
-    return sort_pairs(u, v)
-
-
-def _prefetched_band_edges(band: int) -> tuple[np.ndarray, np.ndarray]:
-    assert _PREFETCHING is not None
-    return band_edges(_PREFETCHING, band)
 
 
 def read_band(part: np.ndarray, band: int, out: np.ndarray) -> None:

@@ -46,7 +46,7 @@ def resolve(
     sign = compute_signatures(config, shards, folder, workers)
     corpus = open_corpus(config, shards, folder, skip)
     candidates = Candidates(corpus, config)
-    labels = candidates.run(workers)
+    labels = candidates.run()
     clusters = build_clusters(labels, corpus, config.keep)
     del labels
 
