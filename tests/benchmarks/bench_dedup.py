@@ -1218,23 +1218,37 @@ def million_scaling_lines(rows: list[dict]) -> list[str]:
         "processes), sampled every 0.1 s. CPU s is user + system time of the whole process tree. The machine "
         "has 2 CPUs shared with other work (the 1-minute load average before each run is in the table; other "
         "sessions' tests run outside the benchmark lock), so wall times vary between runs, CPU times less. "
-        "Verified pairs: pairs whose exact Jaccard was computed; longest peel: the most verification rounds of "
-        "a band (no cap: every bucket is verified to the end).",
+        "Verified pairs: pairs decided by an exact test (an upper bound on their Jaccard from the set sizes or "
+        "from the sets' bitmaps, else the exact Jaccard); longest peel: the most verification rounds of a band "
+        "(no cap: every bucket is verified to the end).",
         "",
         "History (the same kind of corpus, `corpus dedup -w 2`): at first 146 s at 1M and 1,410 s at 2M (10.9x "
         "the time for 2x the documents), main process 1.03 GB at 1M and 2.07 GB at 2M, one near pair lost to a "
         "64-round verification cap at 2M (verify_capped 92). After the first rework (no cap, pairs looked up in "
         "sorted runs, prefix-filtered peel past 4 rounds): 32 / 78 / 632 s wall and 33 / 72 / 458 CPU s at "
-        "1M / 2M / 10M (load 4.8-5.4, the 10M run at nice 10). Then (this table): decisions written and read a "
-        "stage shard at a time (every worker task read the whole run's decisions: 21 s at 10M, growing as "
-        "documents x shards; the same for exact_dedup's drops), and a band's buckets sorted with one sort of "
-        "packed (hash, position) keys instead of a stable argsort (14 s -> 4 s at 10M); outputs byte-identical.",
+        "1M / 2M / 10M (load 4.8-5.4, the 10M run at nice 10). Then: decisions written and read a stage shard "
+        "at a time (every worker task read the whole run's decisions: 21 s at 10M, growing as documents x "
+        "shards; the same for exact_dedup's drops), and a band's buckets sorted with one sort of packed (hash, "
+        "position) keys instead of a stable argsort (14 s -> 4 s at 10M): 22 / 51 / 269 s wall and 30 / 65 / "
+        "338 CPU s (load 1.9-2.7). Then (this table): the candidate phase (single-threaded, main process) "
+        "rules most rejected pairs out with an exact upper bound on their Jaccard from a bitmap per set "
+        "(corpus/dedup/bounds.py; 99.8% of the 14M rejected pairs at 10M), reads a band's sets only for the "
+        "pairs still to verify (5.0M set reads instead of 17.9M at 10M), and looks a peel's prefix matches up "
+        "without searching: 2.5 s -> 1.1-1.3 s at 1M, 63 s -> 33-36 s at 10M (CPU, measured alone on the "
+        "same spills). Outputs byte-identical at every step; the verified pairs are the same pairs as before.",
         "",
         "What still grows faster than the documents is in the data: documents sharing one long verse share "
         "band buckets, and a bucket's size grows with the corpus (candidate edges 0.28M at 1M, 4.2M at 10M; "
         "the sum of squared bucket sizes of a band 0.33M at 1M, 14.8M at 10M), so the verified pairs grow "
-        "faster than the documents (0.55M -> 14.6M). The candidate phase (single-threaded, main process) took "
-        "about 2.5 s at 1M and 63 s at 10M; everything else is linear.",
+        "faster than the documents (0.55M -> 14.6M), and so do the sets read per band (0.39M -> 5.0M reads, "
+        "about 2 us each: a page fault on the spill) and the documents left to the prefix-filtered peel past "
+        "4 rounds (52k -> 2.4M). That phase is now about 1.2 s at 1M and 33 s at 10M (28x for 10x the "
+        "documents: 10% of the 10M run's CPU time); everything else is linear. Tried and left out: a forked "
+        "helper computing each band's edges one band ahead (-w 2): 2.7 s less wall time at 10M, 4 CPU s more. "
+        "The 10M ratios sit near the 11x line and move by a few percent from run to run with the load: an "
+        "earlier run of this code gave 11.39x wall and 10.96x CPU for corpus dedup (its 1M run at load 0.74, "
+        "the 10M run at 2.12), and main-process peaks of 774-878 MiB at 10M (722 MiB before; 40 MB of it is "
+        "the set sizes now kept in memory).",
         "",
         *scaling_target_lines(rows),
         "",
