@@ -1246,9 +1246,10 @@ def million_scaling_lines(rows: list[dict]) -> list[str]:
         "documents: 10% of the 10M run's CPU time); everything else is linear. Tried and left out: a forked "
         "helper computing each band's edges one band ahead (-w 2): 2.7 s less wall time at 10M, 4 CPU s more. "
         "The 10M ratios sit near the 11x line and move by a few percent from run to run with the load: an "
-        "earlier run of this code gave 11.39x wall and 10.96x CPU for corpus dedup (its 1M run at load 0.74, "
-        "the 10M run at 2.12), and main-process peaks of 774-878 MiB at 10M (722 MiB before; 40 MB of it is "
-        "the set sizes now kept in memory).",
+        "earlier run of nearly this code (before a memory fix that does not change the work) gave 11.39x wall "
+        "and 10.96x CPU for corpus dedup (its 1M run at load 0.74, the 10M run at 2.12); main-process peaks "
+        "were 774-878 MiB at 10M over the runs (722 MiB before; 40 MB of it is the set sizes now kept in "
+        "memory).",
         "",
         *scaling_target_lines(rows),
         "",
