@@ -757,7 +757,10 @@ def run_million_scaling(args: argparse.Namespace) -> list[dict]:
     recipe.write_text(SCALING_RECIPE)
     corpus_cli = [sys.executable, "-m", "corpus.cli"]
     rows = []
-    for docs in [int(s) for s in args.scaling_docs.split(",") if s]:
+    sizes = [int(s) for s in args.scaling_docs.split(",") if s]
+    # rounds interleaved (every size, then every size again) so that a slow spell of the shared machine
+    # falls on all sizes alike; each row reports the median round
+    for round_no, docs in itertools.product(range(args.scaling_rounds), sizes):
         data = root / f"kjv-pairs-{docs}"
         if not (data / "planted.json").exists():
             t0 = time.perf_counter()
@@ -783,6 +786,7 @@ def run_million_scaling(args: argparse.Namespace) -> list[dict]:
             row = {
                 "documents": docs,
                 "command": label,
+                "round": round_no,
                 "load_average_before": load_before,
                 **measured,
                 "docs_per_s": round(docs / measured["seconds"], 1),
@@ -796,11 +800,27 @@ def run_million_scaling(args: argparse.Namespace) -> list[dict]:
             rows.append(row)
             print(f"scaling {docs:,} {label}: {row}", file=sys.stderr)
             shutil.rmtree(out, ignore_errors=True)
-        if not args.data_dir:
+        if not args.data_dir and round_no == args.scaling_rounds - 1:
             shutil.rmtree(data, ignore_errors=True)
     if not args.data_dir:
         shutil.rmtree(root, ignore_errors=True)
-    return rows
+    return median_rounds(rows)
+
+
+def median_rounds(rows: list[dict]) -> list[dict]:
+    """One row per size and command: the round of median wall time (its CPU time the median too), each
+    round's wall and CPU seconds kept beside it, and the largest peak RSS of any round."""
+    out = []
+    for key in dict.fromkeys((r["documents"], r["command"]) for r in rows):
+        runs = [r for r in rows if (r["documents"], r["command"]) == key]
+        middle = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+        row = {k: v for k, v in middle.items() if k != "round"}
+        row["cpu_s"] = sorted(r["cpu_s"] for r in runs)[(len(runs) - 1) // 2]
+        row["main_peak_rss_mib"] = max(r["main_peak_rss_mib"] for r in runs)
+        row["worker_peak_rss_mib"] = max(r["worker_peak_rss_mib"] for r in runs)
+        row["rounds"] = [{"seconds": r["seconds"], "cpu_s": r["cpu_s"]} for r in runs]
+        out.append(row)
+    return out
 
 
 # --- report -------------------------------------------------------------------------------------------------
@@ -830,6 +850,9 @@ def main() -> int:
         "merged into the existing report",
     )
     parser.add_argument("--scaling-docs", default="1000000,2000000,10000000", help="sizes for --scaling")
+    parser.add_argument(
+        "--scaling-rounds", type=int, default=1, help="--scaling: interleaved rounds (median reported)"
+    )
     parser.add_argument("--scaling-only", default="", help="--scaling: only commands whose label has this")
     parser.add_argument("--data-dir", default=None, help="--scaling: build (and keep) the corpora here")
     parser.add_argument("--nice", type=int, default=0, help="--scaling: run the commands at this niceness")
@@ -1190,9 +1213,15 @@ def scaling_target_lines(rows: list[dict]) -> list[str]:
                 continue
             wall, cpu = r["seconds"] / base["seconds"], r["cpu_s"] / base["cpu_s"]
             verdict = "met" if wall <= limit and cpu <= limit else "NOT met"
+            each = ""
+            if len(r.get("rounds", [])) > 1 and len(base.get("rounds", [])) == len(r["rounds"]):
+                each = "; rounds: " + ", ".join(
+                    f"{a['seconds'] / b['seconds']:.2f}x / {a['cpu_s'] / b['cpu_s']:.2f}x"
+                    for a, b in zip(r["rounds"], base["rounds"])
+                )
             lines.append(
-                f"- {command}, {docs // 1_000_000}M: wall {wall:.2f}x, CPU {cpu:.2f}x (target <= {limit:g}x): "
-                f"{verdict}"
+                f"- {command}, {docs // 1_000_000}M: wall {wall:.2f}x, CPU {cpu:.2f}x (target <= {limit:g}x, "
+                f"median round){each}: {verdict}"
             )
         if 10_000_000 in mine:
             r = mine[10_000_000]
