@@ -1274,11 +1274,12 @@ def million_scaling_lines(rows: list[dict]) -> list[str]:
         "4 rounds (52k -> 2.4M). That phase is now about 1.2 s at 1M and 33 s at 10M (28x for 10x the "
         "documents: 10% of the 10M run's CPU time); everything else is linear. Tried and left out: a forked "
         "helper computing each band's edges one band ahead (-w 2): 2.7 s less wall time at 10M, 4 CPU s more. "
-        "The 10M ratios sit near the 11x line and move by a few percent from run to run with the load: an "
-        "earlier run of nearly this code (before a memory fix that does not change the work) gave 11.39x wall "
-        "and 10.96x CPU for corpus dedup (its 1M run at load 0.74, the 10M run at 2.12); main-process peaks "
-        "were 774-878 MiB at 10M over the runs (722 MiB before; 40 MB of it is the set sizes now kept in "
-        "memory).",
+        "Single runs move by several percent with the load, so the table is the median of three interleaved "
+        "rounds (`--scaling-rounds 3`; each round's ratios are in the target lines). Earlier single runs of "
+        "this code gave, wall / CPU at 10M against 1M: corpus dedup 10.79x / 10.69x and 11.08x / 10.88x, "
+        "corpus prepare 11.16x / 10.98x and 10.51x / 10.35x; of nearly this code (before a memory fix that "
+        "does not change the work) 11.39x / 10.96x for corpus dedup. Main-process peaks were 774-878 MiB at "
+        "10M over the runs (722 MiB before; 40 MB of it is the set sizes now kept in memory).",
         "",
         *scaling_target_lines(rows),
         "",
