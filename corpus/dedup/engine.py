@@ -446,10 +446,9 @@ class Candidates:
         if self._band_sets is not None:  # the same sets, from memory, under their rank among the band's docs
             docs, sets, bitmaps = self._band_sets
             a, b = np.searchsorted(docs, u), np.searchsorted(docs, v)
-            size_u, size_v = bitmaps.sizes[a], bitmaps.sizes[b]
         else:
             sets, a, b = self.corpus.sets, u, v
-            size_u, size_v = sets.sizes(a), sets.sizes(b)
+        size_u, size_v = sets.sizes(a), sets.sizes(b)
         bound = np.minimum(size_u, size_v) / np.maximum(np.maximum(size_u, size_v), 1)
         similarity = np.zeros(u.size)
         possible = np.flatnonzero(bound >= threshold)

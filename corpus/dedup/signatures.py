@@ -460,8 +460,6 @@ class SetStore:
 
     def sizes(self, docs: np.ndarray) -> np.ndarray:
         docs = np.asarray(docs, np.int64)
-        if len(self.parts) == 1:
-            return self._spans(docs)[2]
         if self._sizes is None:  # every set's size, 4 bytes a document, read once: no page fault per lookup
             self._sizes = np.empty(int(self.index.offsets[-1]), np.int32)
             for (_, offsets), lo in zip(self.parts, self.index.offsets.tolist()):

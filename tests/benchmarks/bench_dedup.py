@@ -1171,7 +1171,7 @@ def markdown(report: dict) -> str:
     lines += million_scaling_lines(report.get("million_scaling", []))
     lines += [
         "Reproduce: `.venv/bin/python tests/benchmarks/bench_dedup.py` (the comparison), "
-        "`.venv/bin/python tests/benchmarks/bench_dedup.py --scaling` (the million-document table).",
+        "`.venv/bin/python tests/benchmarks/bench_dedup.py --scaling --scaling-rounds 3` (the million-document table).",
         "",
     ]
     return "\n".join(lines)
